@@ -1,0 +1,81 @@
+"""Backend registry: what each trainer accepts and its defaults, without importing it.
+
+A backend module exposes ``train(config, seed, out_dir, threads) -> TrainResult``
+(see rlsweep.trial). Only ``rlsweep train`` imports it, so validating a spec
+or building the DAG never pays for torch or trl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    module: str
+    summary: str
+    defaults: dict = field(default_factory=dict)
+    #: top-level config keys it accepts (dotted keys are checked on their first part)
+    own_keys: frozenset = frozenset()
+    #: whether trials need the embedded tiny model built first
+    needs_tiny_model: bool = False
+
+    def known_keys(self) -> frozenset:
+        return self.own_keys | (_grpo_fields() if self.name == "grpo" else frozenset())
+
+
+@cache
+def _grpo_fields() -> frozenset:
+    """GRPOConfig's field names, listed in a file so validation needs no trl import.
+
+    tests/test_backends.py checks the list against the installed trl.
+    """
+    text = resources.files("rlsweep.backends").joinpath("grpo_config_fields.txt").read_text()
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+GRPO_DEFAULTS = {
+    "learning_rate": 1.0e-3,
+    "max_steps": 40,
+    "per_device_train_batch_size": 8,
+    "num_generations": 4,
+    "max_completion_length": 8,
+    "temperature": 1.0,
+    "beta": 0.0,
+    "logging_steps": 1,
+    "model": {"path": "resources/tiny-gpt2"},
+    "task": {"target": "ab", "prompt_length": 4, "num_prompts": 64, "seed": 1234},
+    "kl_every": 5,
+}
+
+SYNTHETIC_DEFAULTS = {
+    "learning_rate": 1.0e-3,
+    "beta": 0.0,
+    "per_device_train_batch_size": 16,
+    "num_generations": 8,
+    "temperature": 1.0,
+    "warmup_steps": 0,
+    "max_steps": 100,
+    "logging_steps": 1,
+}
+
+BACKENDS: dict[str, BackendInfo] = {
+    "grpo": BackendInfo(
+        name="grpo",
+        module="rlsweep.backends.grpo",
+        summary="trl GRPOTrainer on the embedded tiny model and character task",
+        defaults=GRPO_DEFAULTS,
+        own_keys=frozenset({"model", "task", "kl_every"}),
+        needs_tiny_model=True,
+    ),
+    "synthetic": BackendInfo(
+        name="synthetic",
+        module="rlsweep.backends.synthetic",
+        summary="analytic learning curves with seed noise, KL and divergence; no torch",
+        defaults=SYNTHETIC_DEFAULTS,
+        own_keys=frozenset(SYNTHETIC_DEFAULTS) | {"noise", "optimum_lr"},
+    ),
+}

@@ -1,0 +1,151 @@
+"""The ``rlsweep`` command that Snakemake rules call (and users call directly).
+
+Heavy imports (torch, trl, pandas, seaborn) happen inside the subcommands that
+need them, so ``rlsweep validate`` and the DAG stay fast. Bad input prints one
+line, ``error: <key path>: <what and how to fix>``, and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rlsweep.errors import SpecError
+
+
+def _spec(args):
+    from rlsweep.spec import load_spec
+
+    return load_spec(args.spec)
+
+
+def _dirs(args, spec):
+    from rlsweep.layout import SweepDirs
+
+    return SweepDirs.of(spec.name, args.results)
+
+
+def cmd_validate(args) -> int:
+    from rlsweep.design import expand
+
+    spec = _spec(args)
+    trials = expand(spec)
+    jobs = len(trials) * len(spec.seeds_tune)
+    print(
+        f"ok: {spec.name}: backend {spec.backend}, {spec.search['method']} search, "
+        f"{len(trials)} trials x {len(spec.seeds_tune)} tune seeds = {jobs} training jobs"
+    )
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from rlsweep.design import expand
+
+    spec = _spec(args)
+    trials = expand(spec)
+    if args.json:
+        print(json.dumps([{"id": t.id, "params": t.params} for t in trials], indent=2))
+    else:
+        for trial in trials:
+            print(f"{trial.id}  {trial.label}")
+    return 0
+
+
+def cmd_build_model(args) -> int:
+    from rlsweep.backends.tiny import build_model
+
+    print(f"built {build_model(args.out, seed=args.seed)}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from rlsweep.design import find_trial
+    from rlsweep.trial import atomic_write_json, run_trial
+
+    spec = _spec(args)
+    trial = find_trial(spec, args.trial)
+    dirs = _dirs(args, spec)
+    out = Path(args.out) if args.out else dirs.seed(trial.id, args.seed)
+    params_path = out.parent / "params.json"
+    record = {"trial_id": trial.id, "label": trial.label, "backend": spec.backend,
+              "params": trial.params, "config": trial.config}
+    if not params_path.is_file():
+        atomic_write_json(params_path, record)
+    threads = args.threads or spec.threads
+    print(f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)",
+          flush=True)
+    status = run_trial(trial, spec.backend, args.seed, out, threads)
+    print(f"{status.value}: {out}", flush=True)
+    return 0
+
+
+def cmd_aggregate(args) -> int:
+    from rlsweep.aggregate import write_objectives
+
+    spec = _spec(args)
+    print(f"wrote {write_objectives(spec, _dirs(args, spec))}")
+    return 0
+
+
+def cmd_best(args) -> int:
+    from rlsweep.aggregate import write_best_config
+
+    spec = _spec(args)
+    print(f"wrote {write_best_config(spec, _dirs(args, spec))}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from rlsweep.plots import write_figures
+
+    spec = _spec(args)
+    for path in write_figures(spec, _dirs(args, spec)):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlsweep", description="Sweeps for RL fine-tuning, run by Snakemake."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_spec(name, func, help_):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("spec", help="sweep spec YAML")
+        p.add_argument("--results", default="results", help="results root (default: results)")
+        p.set_defaults(func=func)
+        return p
+
+    with_spec("validate", cmd_validate, "check a spec; exit 0, or 2 with one line naming the key")
+    p = with_spec("plan", cmd_plan, "list the trials a spec expands to (id and label)")
+    p.add_argument("--json", action="store_true", help="print JSON with full params")
+    p = with_spec("train", cmd_train, "train one trial on one seed (the trial contract)")
+    p.add_argument("--trial", required=True, help="trial id (see `rlsweep plan`)")
+    p.add_argument("--seed", required=True, type=int, help="training seed")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
+    p.add_argument("--out", help="seed directory (default: results/<name>/trials/<id>/seed_<k>)")
+    with_spec("aggregate", cmd_aggregate, "compute objectives.csv from the trial results")
+    with_spec("best", cmd_best, "write best_config.yaml from objectives.csv")
+    with_spec("plot", cmd_plot, "render the comparison figures into figures/")
+
+    p = sub.add_parser("build-model", help="build the embedded tiny GPT-2 and tokenizer")
+    p.add_argument("out", help="directory to save_pretrained into")
+    p.add_argument("--seed", type=int, default=0, help="initialisation seed")
+    p.set_defaults(func=cmd_build_model)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

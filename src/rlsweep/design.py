@@ -1,0 +1,93 @@
+"""Expand a spec into trials: grid crosses values, random samples with a seeded RNG.
+
+A trial id is a short hash of everything that determines its training (backend
+and the full merged config), so a trial keeps its id across reruns and spec
+edits that do not touch it, and a changed setting can never reuse old results.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rlsweep.spec import Spec, canonical_json, set_dotted
+
+
+@dataclass(frozen=True)
+class Trial:
+    id: str
+    params: dict
+    config: dict
+
+    @property
+    def label(self) -> str:
+        return trial_label(self.params)
+
+
+def trial_id(backend: str, config: dict) -> str:
+    digest = hashlib.sha256(canonical_json({"backend": backend, "config": config}).encode())
+    return digest.hexdigest()[:12]
+
+
+def trial_label(params: dict) -> str:
+    """Readable name such as ``learning_rate=0.0003,beta=0.04`` (benchopt style)."""
+    return ",".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in params.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def make_trial(spec: Spec, params: dict) -> Trial:
+    config = copy.deepcopy(spec.base)
+    for key, value in params.items():
+        set_dotted(config, key, value)
+    return Trial(id=trial_id(spec.backend, config), params=dict(params), config=config)
+
+
+def expand(spec: Spec) -> list[Trial]:
+    """All trials of a grid or random design, in a stable order, duplicates removed."""
+    if spec.search["method"] == "grid":
+        names = [p.name for p in spec.parameters]
+        combos = itertools.product(*(p.grid() for p in spec.parameters))
+        candidates = [dict(zip(names, combo)) for combo in combos]
+    else:
+        candidates = _random(spec)
+    trials, seen = [], set()
+    for params in candidates:
+        trial = make_trial(spec, params)
+        if trial.id not in seen:
+            seen.add(trial.id)
+            trials.append(trial)
+    return trials
+
+
+def _random(spec: Spec) -> list[dict]:
+    """Ray Tune's meaning: num_samples draws, each crossed with the grid_search keys."""
+    rng = np.random.default_rng(spec.search["seed"])
+    grid_params = [p for p in spec.parameters if p.strategy == "grid_search"]
+    grid = list(itertools.product(*(p.grid() for p in grid_params)))
+    out = []
+    for _ in range(spec.search["num_samples"]):
+        for point in grid:
+            fixed = dict(zip((p.name for p in grid_params), point))
+            out.append(
+                {p.name: fixed[p.name] if p.name in fixed else p.sample(rng) for p in spec.parameters}
+            )
+    return out
+
+
+def find_trial(spec: Spec, trial_id_: str) -> Trial:
+    from rlsweep.errors import SpecError
+
+    for trial in expand(spec):
+        if trial.id == trial_id_:
+            return trial
+    raise SpecError("trial", f"no trial {trial_id_!r} in sweep {spec.name!r}; run `rlsweep plan`")

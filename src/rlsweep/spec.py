@@ -1,0 +1,231 @@
+"""Sweep spec: load YAML, validate (JSON schema, then cross-field checks), normalise.
+
+Every failure raises :class:`rlsweep.errors.SpecError` naming the key path
+and the fix; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlsweep.backends import BACKENDS
+from rlsweep.errors import SpecError
+from rlsweep.space import Parameter
+
+#: objective columns of objectives.csv, and the direction that is better by default
+OBJECTIVES = {
+    "final_reward": "max",
+    "best_reward": "max",
+    "reward_auc": "max",
+    "seed_std": "min",
+    "kl_mean": "min",
+    "kl_max": "min",
+    "wall_time_s": "min",
+}
+
+
+@cache
+def schema() -> dict:
+    """The spec's JSON schema, shipped inside the package (workflow/schemas links to it)."""
+    text = resources.files("rlsweep.schemas").joinpath("spec.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated, normalised sweep spec (defaults filled in)."""
+
+    raw: dict
+    name: str
+    backend: str
+    base: dict
+    parameters: tuple[Parameter, ...]
+    search: dict
+    seeds_tune: tuple[int, ...]
+    seeds_test: tuple[int, ...]
+    metric: str
+    mode: str
+    threads: int
+    top_k: int
+    source: str | None = field(default=None, compare=False)
+
+    @property
+    def spec_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.raw).encode()).hexdigest()[:16]
+
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.mode == "max" else a < b
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {obj!r}")
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a spec file; a missing, empty or broken file is a SpecError, not a traceback."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(str(path), "no such file; give the path of a sweep spec YAML")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(str(path), f"broken YAML{where}: {problem}; fix the syntax") from None
+    if doc is None:
+        raise SpecError(str(path), "the file is empty; a spec needs name, backend, parameters")
+    if not isinstance(doc, dict):
+        raise SpecError(str(path), f"a spec is a mapping of keys, got {type(doc).__name__}")
+    return doc
+
+
+def load_spec(path: str | Path) -> Spec:
+    return parse_spec(load_yaml(path), source=str(path))
+
+
+def parse_spec(doc: dict, source: str | None = None) -> Spec:
+    """Validate a spec mapping and return the normalised :class:`Spec`."""
+    _check_schema(doc)
+    raw = copy.deepcopy(doc)
+    backend = BACKENDS[doc["backend"]]
+    base = _merge(copy.deepcopy(backend.defaults), doc.get("base") or {})
+    _check_keys("base", doc.get("base") or {}, backend.known_keys(), backend.name)
+    parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
+    _check_keys("parameters", doc["parameters"], backend.known_keys(), backend.name)
+
+    search = {"method": "grid", "num_samples": 8, "seed": 0, **(doc.get("search") or {})}
+    if search["method"] == "grid":
+        for p in parameters:
+            p.grid()  # raises for non-enumerable strategies
+    seeds = doc.get("seeds") or {}
+    tune = tuple(seeds.get("tune", [0, 1]))
+    test = tuple(seeds.get("test", [100, 101, 102]))
+    _check_seeds("seeds.tune", tune)
+    _check_seeds("seeds.test", test)
+    overlap = sorted(set(tune) & set(test))
+    if overlap:
+        raise SpecError(
+            "seeds.test",
+            f"test seeds {overlap} are also tune seeds; held-out seeds must differ from tune",
+        )
+    objective = doc.get("objective") or {}
+    metric = objective.get("metric", "final_reward")
+    if metric not in OBJECTIVES:
+        hint = get_close_matches(metric, OBJECTIVES, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"use one of {', '.join(OBJECTIVES)}"
+        raise SpecError("objective.metric", f"unknown objective {metric!r}; {fix}")
+    mode = objective.get("mode", OBJECTIVES[metric])
+    return Spec(
+        raw=raw,
+        name=doc["name"],
+        backend=doc["backend"],
+        base=base,
+        parameters=parameters,
+        search=search,
+        seeds_tune=tune,
+        seeds_test=test,
+        metric=metric,
+        mode=mode,
+        threads=int(doc.get("threads", 1)),
+        top_k=int(doc.get("top_k", 4)),
+        source=source,
+    )
+
+
+def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicates:
+        raise SpecError(path, f"seeds {duplicates} repeat; list each seed once")
+
+
+def _check_keys(path: str, mapping: dict, known: frozenset, backend: str) -> None:
+    for key in mapping:
+        head = str(key).split(".")[0]
+        if head not in known:
+            hint = get_close_matches(head, sorted(known), n=1, cutoff=0.75)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"see the {backend} backend's settings"
+            raise SpecError(f"{path}.{key}", f"{backend} has no setting {head!r}; {fix}")
+
+
+def _merge(into: dict, overrides: dict) -> dict:
+    """Recursive merge; dotted keys in ``overrides`` reach nested dicts."""
+    for key, value in overrides.items():
+        set_dotted(into, key, value, merge=True)
+    return into
+
+
+def set_dotted(config: dict, key: str, value: Any, merge: bool = False) -> None:
+    """Set ``a.b.c`` in a nested dict, creating levels as needed."""
+    parts = str(key).split(".")
+    node = config
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    last = parts[-1]
+    if merge and isinstance(value, dict) and isinstance(node.get(last), dict):
+        _merge(node[last], value)
+    else:
+        node[last] = copy.deepcopy(value)
+
+
+# -- JSON-schema errors as one line with a fix --------------------------------
+def _check_schema(doc: dict) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), e.message))
+    if errors:
+        raise _explain(errors[0]) from None
+
+
+def _explain(error) -> SpecError:
+    path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    kind, value, schema_part = error.validator, error.instance, error.schema
+    if kind == "additionalProperties":
+        allowed = sorted(schema_part.get("properties", {}))
+        extra = sorted(set(value) - set(allowed))
+        key = extra[0]
+        hint = get_close_matches(str(key), allowed, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"allowed keys: {', '.join(allowed)}"
+        where = f"{path}.{key}" if path != "(top level)" else str(key)
+        return SpecError(where, f"unknown key {key!r}; {fix}")
+    if kind == "required":
+        missing = error.message.split("'")[1]
+        where = f"{path}.{missing}" if path != "(top level)" else missing
+        desc = schema_part.get("properties", {}).get(missing, {}).get("description", "")
+        return SpecError(where, f"missing required key; add it ({desc})".replace(" ()", ""))
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        hint = get_close_matches(str(value), options, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else "use one of " + ", ".join(options)
+        return SpecError(path, f"{value!r} is not allowed; {fix}")
+    if kind == "type":
+        return SpecError(
+            path, f"expected {error.validator_value}, got {type(value).__name__} {value!r}"
+        )
+    if kind in ("minimum", "minItems", "minProperties"):
+        return SpecError(path, f"{error.message}; give at least {error.validator_value}")
+    if kind == "pattern":
+        return SpecError(path, f"{value!r} has characters that are not allowed; use A-Z a-z 0-9 _ . -")
+    return SpecError(path, error.message)

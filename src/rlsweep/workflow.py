@@ -1,0 +1,73 @@
+"""What the Snakefile needs at parse time: the spec, its trials and their file paths.
+
+Snakemake merges ``--configfile`` into a Snakefile's ``configfile:``
+recursively, so the default sweep's parameters would leak into any other
+sweep. We therefore declare no ``configfile:``: the spec is the one file given
+with ``--configfile`` or, without one, ``config/config.yaml``; rules pass its
+path to the CLI, which reloads it (cheap, deterministic).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
+from rlsweep.design import Trial, expand
+from rlsweep.errors import SpecError
+from rlsweep.layout import SweepDirs
+from rlsweep.spec import Spec, load_spec
+
+DEFAULT_SPEC = "config/config.yaml"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    spec: Spec
+    spec_path: str
+    trials: tuple[Trial, ...]
+    dirs: SweepDirs
+
+    @property
+    def root(self) -> str:
+        return str(self.dirs.root)
+
+    def status_files(self) -> list[str]:
+        return [
+            str(self.dirs.seed(t.id, seed) / "status.json")
+            for t in self.trials
+            for seed in self.spec.seeds_tune
+        ]
+
+    def model_inputs(self) -> list[str]:
+        """The tiny model directory, when trials use the default embedded one."""
+        default = GRPO_DEFAULTS["model"]["path"]
+        if not BACKENDS[self.spec.backend].needs_tiny_model:
+            return []
+        paths = {t.config.get("model", {}).get("path") for t in self.trials}
+        return [default] if default in paths else []
+
+
+def resolve_spec_path(configfiles: list, overrides: dict) -> str:
+    if overrides:
+        keys = ", ".join(sorted(overrides))
+        raise SpecError("--config", f"overrides ({keys}) are not used; edit the spec file instead")
+    if len(configfiles) > 1:
+        raise SpecError("--configfile", "give exactly one sweep spec")
+    path = str(configfiles[0]) if configfiles else DEFAULT_SPEC
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
+
+
+def load_sweep(configfiles: list, overrides: dict, results: str = "results") -> Sweep:
+    """Validate the spec for Snakemake; on bad input print one line and exit 2."""
+    try:
+        path = resolve_spec_path(configfiles, overrides)
+        spec = load_spec(path)
+        trials = tuple(expand(spec))
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    return Sweep(spec, path, trials, SweepDirs(Path(results) / spec.name))

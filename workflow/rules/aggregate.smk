@@ -1,0 +1,13 @@
+# Trial results -> objectives.csv (one row per trial, objectives over tune seeds).
+
+
+rule aggregate_objectives:
+    input:
+        spec=ancient(SPEC),
+        status=SWEEP.status_files(),
+    output:
+        f"{ROOT}/objectives.csv",
+    log:
+        f"{ROOT}/logs/aggregate_objectives.log",
+    shell:
+        "rlsweep aggregate {input.spec} > {log} 2>&1"

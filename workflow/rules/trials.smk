@@ -1,0 +1,29 @@
+# One job per (trial, seed): the trial contract (metrics.jsonl + status.json, atomic).
+
+
+rule build_tiny_model:
+    output:
+        directory("resources/tiny-gpt2"),
+    log:
+        f"{ROOT}/logs/build_tiny_model.log",
+    shell:
+        "rlsweep build-model {output} > {log} 2>&1"
+
+
+rule train_trial:
+    input:
+        spec=ancient(SPEC),
+        model=SWEEP.model_inputs(),
+    output:
+        metrics=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/metrics.jsonl",
+        status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",
+    log:
+        f"{ROOT}/logs/train/{{trial}}/seed_{{seed}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/train/{{trial}}/seed_{{seed}}.tsv"
+    threads: SWEEP.spec.threads
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.status),
+    shell:
+        "rlsweep train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
+        " --threads {threads} --out {params.out} > {log} 2>&1"
