@@ -69,13 +69,19 @@ def cmd_train(args) -> int:
     dirs = _dirs(args, spec)
     out = Path(args.out) if args.out else dirs.seed(trial.id, args.seed)
     params_path = out.parent / "params.json"
-    record = {"trial_id": trial.id, "label": trial.label, "backend": spec.backend,
-              "params": trial.params, "config": trial.config}
+    record = {
+        "trial_id": trial.id,
+        "label": trial.label,
+        "backend": spec.backend,
+        "params": trial.params,
+        "config": trial.config,
+    }
     if not params_path.is_file():
         atomic_write_json(params_path, record)
     threads = args.threads or spec.threads
-    print(f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)",
-          flush=True)
+    print(
+        f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)", flush=True
+    )
     status = run_trial(trial, spec.backend, args.seed, out, threads)
     print(f"{status.value}: {out}", flush=True)
     return 0

@@ -57,7 +57,7 @@ def expand(spec: Spec) -> list[Trial]:
     if spec.search["method"] == "grid":
         names = [p.name for p in spec.parameters]
         combos = itertools.product(*(p.grid() for p in spec.parameters))
-        candidates = [dict(zip(names, combo)) for combo in combos]
+        candidates = [dict(zip(names, combo, strict=True)) for combo in combos]
     else:
         candidates = _random(spec)
     trials, seen = [], set()
@@ -77,9 +77,12 @@ def _random(spec: Spec) -> list[dict]:
     out = []
     for _ in range(spec.search["num_samples"]):
         for point in grid:
-            fixed = dict(zip((p.name for p in grid_params), point))
+            fixed = dict(zip((p.name for p in grid_params), point, strict=True))
             out.append(
-                {p.name: fixed[p.name] if p.name in fixed else p.sample(rng) for p in spec.parameters}
+                {
+                    p.name: fixed[p.name] if p.name in fixed else p.sample(rng)
+                    for p in spec.parameters
+                }
             )
     return out
 

@@ -57,15 +57,16 @@ def series(rows: Iterable[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     pairs = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
     if not pairs:
         return np.empty(0), np.empty(0)
-    steps, values = zip(*pairs)
+    steps, values = zip(*pairs, strict=True)
     return np.asarray(steps, float), np.asarray(values, float)
 
 
 def seed_objectives(rows: list[dict]) -> dict[str, float]:
     """Objectives of one seed's curve."""
     steps, reward = series(rows, "reward")
-    out = dict.fromkeys(("final_reward", "best_reward", "reward_auc", "kl_mean", "kl_max",
-                         "wall_time_s"), math.nan)
+    out = dict.fromkeys(
+        ("final_reward", "best_reward", "reward_auc", "kl_mean", "kl_max", "wall_time_s"), math.nan
+    )
     if reward.size:
         tail = max(1, math.ceil(FINAL_FRACTION * reward.size))
         out["final_reward"] = float(np.mean(reward[-tail:]))

@@ -59,8 +59,11 @@ def plot_learning_curves(spec: Spec, dirs: SweepDirs, table, path: Path) -> None
     fig, ax = plt.subplots(figsize=(8, 5))
     if not data.empty:
         sns.lineplot(data=data, x="step", y="reward", hue="trial", errorbar="sd", ax=ax)
-        ax.legend(title=f"top {spec.top_k} by {spec.metric} (band: ±1 sd over seeds)",
-                  fontsize=8, title_fontsize=8)
+        ax.legend(
+            title=f"top {spec.top_k} by {spec.metric} (band: ±1 sd over seeds)",
+            fontsize=8,
+            title_fontsize=8,
+        )
     ax.set_xlabel("training step")
     ax.set_ylabel(f"reward (rolling mean over {SMOOTH} logged steps)")
     ax.set_title(f"{spec.name}: learning curves, tune seeds {list(spec.seeds_tune)}")
@@ -76,29 +79,44 @@ def plot_objective_vs_parameters(spec: Spec, table, path: Path) -> None:
     rows = math.ceil(len(params) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.8 * rows), squeeze=False)
     palette = {"ok": "tab:blue", "diverged": "tab:red", "pending": "tab:gray"}
-    for ax, param in zip(axes.flat, params):
+    for ax, param in zip(axes.flat, params, strict=False):
         data = table[[param.name, spec.metric, "status"]].copy()
-        numeric = data[param.name].map(lambda v: isinstance(v, (int, float))).all()
-        if numeric and param.strategy not in ("choice", "grid_search") or (
-            numeric and data[param.name].nunique() > 6
-        ):
-            sns.scatterplot(data=data, x=param.name, y=spec.metric, hue="status",
-                            palette=palette, ax=ax, s=50)
-            if param.is_log or (data[param.name].min() > 0
-                                and data[param.name].max() / data[param.name].min() >= 50):
+        values = data[param.name]
+        if values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all():
+            sns.scatterplot(
+                data=data,
+                x=param.name,
+                y=spec.metric,
+                hue="status",
+                palette=palette,
+                ax=ax,
+                s=55,
+                alpha=0.85,
+            )
+            if param.is_log or (values.min() > 0 and values.max() / values.min() >= 20):
                 ax.set_xscale("log")
         else:
-            data[param.name] = data[param.name].astype(str)
-            sns.stripplot(data=data, x=param.name, y=spec.metric, hue="status",
-                          palette=palette, ax=ax, size=7, jitter=0.15)
+            data[param.name] = values.astype(str)
+            order = [str(v) for v in param.values] if param.enumerable else None
+            sns.stripplot(
+                data=data,
+                x=param.name,
+                y=spec.metric,
+                hue="status",
+                order=order,
+                palette=palette,
+                ax=ax,
+                size=7,
+                jitter=0.15,
+            )
         ax.set_xlabel(param.name)
         ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
         if ax.get_legend():
             ax.get_legend().set_title("status")
-    for ax in list(axes.flat)[len(params):]:
+    for ax in list(axes.flat)[len(params) :]:
         ax.set_visible(False)
     fig.suptitle(f"{spec.name}: {spec.metric} ({spec.mode}) against each swept parameter")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -108,11 +126,23 @@ def plot_reward_vs_kl(spec: Spec, table, path: Path) -> None:
     data = table[table["status"] == "ok"]
     fig, ax = plt.subplots(figsize=(7, 5))
     if not data.empty:
-        sns.scatterplot(data=data, x="kl_max", y="final_reward", hue="wall_time_s",
-                        palette="viridis", s=70, ax=ax)
+        sns.scatterplot(
+            data=data,
+            x="kl_max",
+            y="final_reward",
+            hue="wall_time_s",
+            palette="viridis",
+            s=70,
+            ax=ax,
+        )
         for _, row in data.head(3).iterrows():
-            ax.annotate(f"#{row['rank']}", (row["kl_max"], row["final_reward"]),
-                        textcoords="offset points", xytext=(6, 4), fontsize=9)
+            ax.annotate(
+                f"#{row['rank']}",
+                (row["kl_max"], row["final_reward"]),
+                textcoords="offset points",
+                xytext=(6, 4),
+                fontsize=9,
+            )
         if ax.get_legend():
             ax.get_legend().set_title("wall time (s)")
     ax.set_xlabel(METRIC_LABELS["kl_max"])

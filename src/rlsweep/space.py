@@ -30,6 +30,7 @@ grid_search    [v1, v2, ...]              every value (crossed with the grid);
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,21 @@ def _number(value: Any, path: str) -> float:
         except ValueError:
             pass
     raise SpecError(path, f"expected a number, got {value!r}; write it unquoted, e.g. 1.0e-5")
+
+
+#: what YAML 1.1 leaves as a string although it is a number: 1e-6, 3.0e+2 without a dot
+_YAML11_FLOAT = re.compile(r"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$")
+
+
+def coerce_yaml11(value: Any) -> Any:
+    """Turn strings such as ``"1e-6"`` (YAML 1.1 leaves them unparsed) into floats, recursively."""
+    if isinstance(value, str) and _YAML11_FLOAT.match(value):
+        return float(value)
+    if isinstance(value, list):
+        return [coerce_yaml11(v) for v in value]
+    if isinstance(value, dict):
+        return {k: coerce_yaml11(v) for k, v in value.items()}
+    return value
 
 
 def _is_multiple(x: float, q: float) -> bool:
@@ -119,7 +135,7 @@ class Parameter:
         if strategy in ENUMERABLE:
             if len({_hashable(v) for v in values}) != len(values):
                 raise SpecError(f"{path}.values", f"{strategy} values repeat: {values}")
-            return cls(name, strategy, tuple(values))
+            return cls(name, strategy, tuple(coerce_yaml11(values)))
         numbers = tuple(_number(v, f"{path}.values[{i}]") for i, v in enumerate(values))
         param = cls(name, strategy, numbers)
         param._check_numbers(f"{path}.values")
@@ -134,9 +150,7 @@ class Parameter:
         elif v[0] >= v[1]:
             raise SpecError(path, f"{s} needs low < high, got low={v[0]}, high={v[1]}")
         if s in LOG_STRATEGIES and v[0] <= 0:
-            raise SpecError(
-                path, f"{s} needs low > 0 (a log range cannot touch 0), got low={v[0]}"
-            )
+            raise SpecError(path, f"{s} needs low > 0 (a log range cannot touch 0), got low={v[0]}")
         if s in INTEGER_STRATEGIES and not all(float(x).is_integer() for x in v[:2]):
             raise SpecError(path, f"{s} bounds must be integers, got {list(v[:2])}")
         q = self.q

@@ -20,7 +20,7 @@ import yaml
 
 from rlsweep.backends import BACKENDS
 from rlsweep.errors import SpecError
-from rlsweep.space import Parameter
+from rlsweep.space import Parameter, coerce_yaml11
 
 #: objective columns of objectives.csv, and the direction that is better by default
 OBJECTIVES = {
@@ -107,7 +107,7 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     _check_schema(doc)
     raw = copy.deepcopy(doc)
     backend = BACKENDS[doc["backend"]]
-    base = _merge(copy.deepcopy(backend.defaults), doc.get("base") or {})
+    base = _merge(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
     _check_keys("base", doc.get("base") or {}, backend.known_keys(), backend.name)
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
     _check_keys("parameters", doc["parameters"], backend.known_keys(), backend.name)
@@ -224,8 +224,13 @@ def _explain(error) -> SpecError:
         return SpecError(
             path, f"expected {error.validator_value}, got {type(value).__name__} {value!r}"
         )
-    if kind in ("minimum", "minItems", "minProperties"):
-        return SpecError(path, f"{error.message}; give at least {error.validator_value}")
+    if kind == "minimum":
+        return SpecError(path, f"must be >= {error.validator_value}, got {value!r}")
+    if kind in ("minItems", "minProperties"):
+        n = error.validator_value
+        return SpecError(path, f"needs at least {n} entr{'y' if n == 1 else 'ies'}, got none")
     if kind == "pattern":
-        return SpecError(path, f"{value!r} has characters that are not allowed; use A-Z a-z 0-9 _ . -")
+        return SpecError(
+            path, f"{value!r} has characters that are not allowed; use A-Z a-z 0-9 _ . -"
+        )
     return SpecError(path, error.message)

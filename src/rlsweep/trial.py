@@ -67,7 +67,7 @@ class MetricsLog:
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.part")
         self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.tmp, "w")
+        self._fh = open(self.tmp, "w")  # noqa: SIM115 (closed by close(): rows stream in)
         self.rows = 0
         self.diverged_reason: str | None = None
 
@@ -178,7 +178,9 @@ def run_trial(
             "host": socket.gethostname(),
             "threads": threads,
             "versions": package_versions(
-                ("rlsweep", "torch", "trl", "transformers") if backend != "synthetic" else ("rlsweep",)
+                ("rlsweep", "torch", "trl", "transformers")
+                if backend != "synthetic"
+                else ("rlsweep",)
             ),
         },
     )

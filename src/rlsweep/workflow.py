@@ -41,6 +41,12 @@ class Sweep:
             for seed in self.spec.seeds_tune
         ]
 
+    @property
+    def conda_env(self) -> str:
+        """Conda env file for training jobs (relative to workflow/rules/)."""
+        light = self.spec.backend == "synthetic"
+        return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
+
     def model_inputs(self) -> list[str]:
         """The tiny model directory, when trials use the default embedded one."""
         default = GRPO_DEFAULTS["model"]["path"]
@@ -50,21 +56,26 @@ class Sweep:
         return [default] if default in paths else []
 
 
-def resolve_spec_path(configfiles: list, overrides: dict) -> str:
+def resolve_spec_path(configfiles: list, overrides: dict, default: str = DEFAULT_SPEC) -> str:
     if overrides:
         keys = ", ".join(sorted(overrides))
         raise SpecError("--config", f"overrides ({keys}) are not used; edit the spec file instead")
     if len(configfiles) > 1:
         raise SpecError("--configfile", "give exactly one sweep spec")
-    path = str(configfiles[0]) if configfiles else DEFAULT_SPEC
+    path = str(configfiles[0]) if configfiles else str(default)
     relative = os.path.relpath(path)
     return relative if not relative.startswith("..") else path
 
 
-def load_sweep(configfiles: list, overrides: dict, results: str = "results") -> Sweep:
-    """Validate the spec for Snakemake; on bad input print one line and exit 2."""
+def load_sweep(
+    configfiles: list, overrides: dict, basedir: str = ".", results: str = "results"
+) -> Sweep:
+    """Validate the spec for Snakemake; on bad input print one line and exit 2.
+
+    ``basedir`` is the Snakefile's directory, where the default spec lives.
+    """
     try:
-        path = resolve_spec_path(configfiles, overrides)
+        path = resolve_spec_path(configfiles, overrides, Path(basedir) / DEFAULT_SPEC)
         spec = load_spec(path)
         trials = tuple(expand(spec))
     except SpecError as exc:

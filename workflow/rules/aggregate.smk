@@ -9,5 +9,7 @@ rule aggregate_objectives:
         f"{ROOT}/objectives.csv",
     log:
         f"{ROOT}/logs/aggregate_objectives.log",
+    conda:
+        "../../envs/rlsweep.yaml"
     shell:
         "rlsweep aggregate {input.spec} > {log} 2>&1"

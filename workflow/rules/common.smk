@@ -1,8 +1,11 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
 from rlsweep.workflow import load_sweep
 
-
-SWEEP = load_sweep(workflow.overwrite_configfiles, dict(workflow.config_settings.config))
+SWEEP = load_sweep(
+    workflow.overwrite_configfiles,
+    dict(workflow.config_settings.config),
+    workflow.basedir,
+)
 ROOT = SWEEP.root
 SPEC = SWEEP.spec_path
 

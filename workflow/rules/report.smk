@@ -9,6 +9,8 @@ rule select_best:
         f"{ROOT}/best_config.yaml",
     log:
         f"{ROOT}/logs/select_best.log",
+    conda:
+        "../../envs/rlsweep.yaml"
     shell:
         "rlsweep best {input.spec} > {log} 2>&1"
 
@@ -25,5 +27,7 @@ rule plot_figures:
         ),
     log:
         f"{ROOT}/logs/plot_figures.log",
+    conda:
+        "../../envs/rlsweep.yaml"
     shell:
         "rlsweep plot {input.spec} > {log} 2>&1"

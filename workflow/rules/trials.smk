@@ -6,6 +6,8 @@ rule build_tiny_model:
         directory("resources/tiny-gpt2"),
     log:
         f"{ROOT}/logs/build_tiny_model.log",
+    conda:
+        "../../envs/trl.yaml"
     shell:
         "rlsweep build-model {output} > {log} 2>&1"
 
@@ -21,6 +23,8 @@ rule train_trial:
         f"{ROOT}/logs/train/{{trial}}/seed_{{seed}}.log",
     benchmark:
         f"{ROOT}/benchmarks/train/{{trial}}/seed_{{seed}}.tsv"
+    conda:
+        SWEEP.conda_env
     threads: SWEEP.spec.threads
     params:
         out=lambda wildcards, output: os.path.dirname(output.status),

@@ -1,0 +1,72 @@
+"""Backends against the real libraries: trl's GRPOConfig fields, real GRPO on the tiny model."""
+
+import dataclasses
+import json
+
+import pytest
+
+from rlsweep.backends import BACKENDS, _grpo_fields
+from rlsweep.design import make_trial
+from rlsweep.objectives import read_metrics
+from rlsweep.spec import parse_spec
+from rlsweep.trial import Status, run_trial
+
+VOLATILE = {"wall_time_s", "step_time"}
+
+
+def test_listed_grpo_fields_match_the_installed_trl():
+    from trl import GRPOConfig
+
+    installed = {f.name for f in dataclasses.fields(GRPOConfig)}
+    assert set(_grpo_fields()) == installed, (
+        "trl changed GRPOConfig; regenerate src/rlsweep/backends/grpo_config_fields.txt"
+    )
+
+
+def test_every_backend_default_is_a_known_key():
+    for info in BACKENDS.values():
+        assert set(info.defaults) <= info.known_keys()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from rlsweep.backends.tiny import build_model
+
+    return build_model(tmp_path_factory.mktemp("model") / "tiny-gpt2")
+
+
+def grpo_trial(tiny_model, **base):
+    spec = parse_spec(
+        {
+            "name": "g",
+            "backend": "grpo",
+            "base": {"max_steps": 6, "kl_every": 3, "model": {"path": str(tiny_model)}, **base},
+            "parameters": {"learning_rate": {"strategy": "choice", "values": [3e-3]}},
+        }
+    )
+    return make_trial(spec, {"learning_rate": 3e-3})
+
+
+@pytest.mark.slow
+def test_grpo_is_deterministic_for_a_seed_and_logs_our_kl(tiny_model, tmp_path):
+    trial = grpo_trial(tiny_model)
+    runs = []
+    for name in ("a", "b"):
+        assert run_trial(trial, "grpo", 0, tmp_path / name) is Status.OK
+        rows = read_metrics(tmp_path / name / "metrics.jsonl")
+        runs.append([{k: v for k, v in r.items() if k not in VOLATILE} for r in rows])
+    assert runs[0] == runs[1]
+    assert [r["step"] for r in runs[0]] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in runs[0] if "kl_ref" in r] == [3, 6]
+    assert all(r["kl_ref"] >= 0 for r in runs[0] if "kl_ref" in r)
+    assert "kl" not in runs[0][0]  # trl logs kl only when beta > 0
+    info = json.loads((tmp_path / "a" / "status.json").read_text())
+    assert info["versions"]["trl"] != "absent" and info["threads"] == 1
+
+
+@pytest.mark.slow
+def test_grpo_with_beta_logs_the_trainers_kl_too(tiny_model, tmp_path):
+    trial = grpo_trial(tiny_model, beta=0.04, max_steps=3)
+    assert run_trial(trial, "grpo", 1, tmp_path) is Status.OK
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert all("kl" in r for r in rows) and "kl_ref" in rows[-1]

@@ -1,0 +1,109 @@
+"""End to end through Snakemake: a synthetic sweep, a tiny real GRPO sweep, bad specs."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake, synthetic_spec
+
+FIGURES = ("learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png")
+
+
+def check_sweep_outputs(root, n_trials, seeds, params):
+    table = pd.read_csv(root / "objectives.csv", dtype={"trial_id": str})
+    assert len(table) == n_trials
+    assert set(params) <= set(table.columns)
+    for column in (
+        "trial_id",
+        "status",
+        "n_seeds",
+        "final_reward",
+        "best_reward",
+        "reward_auc",
+        "seed_std",
+        "kl_mean",
+        "kl_max",
+        "wall_time_s",
+    ):
+        assert column in table.columns
+    for trial_id in table["trial_id"]:
+        for seed in seeds:
+            seed_dir = root / "trials" / trial_id / f"seed_{seed}"
+            assert (seed_dir / "metrics.jsonl").stat().st_size > 0
+            assert json.loads((seed_dir / "status.json").read_text())["seed"] == seed
+        assert (root / "trials" / trial_id / "params.json").is_file()
+    best = yaml.safe_load((root / "best_config.yaml").read_text())
+    assert best["trial_id"] == table.iloc[0]["trial_id"]
+    assert best["seeds"]["tune"] == list(seeds)
+    for name in FIGURES:
+        assert (root / "figures" / name).stat().st_size > 10_000
+    assert (root / "logs" / "aggregate_objectives.log").is_file()
+    return table, best
+
+
+@pytest.mark.slow
+def test_synthetic_sweep_runs_end_to_end_and_reruns_nothing(tmp_path, write_spec):
+    spec_doc = synthetic_spec(name="e2e_syn")
+    spec_doc["parameters"] = {
+        "learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]},
+    }
+    spec_doc["search"] = {"method": "random", "num_samples": 8, "seed": 1}
+    spec = write_spec(spec_doc)
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
+    assert result.returncode == 0, result.stderr[-3000:]
+    root = tmp_path / "results" / "e2e_syn"
+    table, best = check_sweep_outputs(root, 8, [0, 1], ["learning_rate"])
+    # no leak of the default spec's parameters into this sweep
+    assert "beta" not in table.columns and set(best["params"]) == {"learning_rate"}
+    assert (table["status"] == "ok").any()
+    # the best learning rate is a moderate one, not an extreme
+    assert 1e-5 < best["params"]["learning_rate"] < 1e-2
+    # diverged trials (very high rates) rank last, never first
+    if (table["status"] == "diverged").any():
+        assert table.iloc[-1]["status"] == "diverged"
+
+    again = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_bad_spec_through_snakemake_shows_the_line_and_writes_nothing(tmp_path, write_spec):
+    spec = write_spec(synthetic_spec(seeds={"tune": [0, 1], "test": [1]}))
+    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(spec))
+    assert result.returncode != 0
+    assert "error: seeds.test: test seeds [1] are also tune seeds" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_default_sweep_is_the_embedded_grpo_grid(tmp_path):
+    result = run_snakemake(tmp_path, "--cores", "2", "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout + result.stderr
+    assert "train_trial" in out and "build_tiny_model" in out
+    spec = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert spec["backend"] == "grpo"
+
+
+@pytest.mark.slow
+def test_tiny_grpo_sweep_through_snakemake(tmp_path, write_spec):
+    spec = write_spec(
+        {
+            "name": "e2e_grpo",
+            "backend": "grpo",
+            "base": {"max_steps": 8, "kl_every": 4},
+            "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-4, 1e-2]}},
+            "seeds": {"tune": [0, 1], "test": [100]},
+        }
+    )
+    result = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec), timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "resources" / "tiny-gpt2" / "model.safetensors").is_file()
+    table, best = check_sweep_outputs(
+        tmp_path / "results" / "e2e_grpo", 2, [0, 1], ["learning_rate"]
+    )
+    assert (table["status"] == "ok").all()
+    assert table["kl_max"].notna().all()  # our KL estimate, although beta = 0
