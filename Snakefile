@@ -12,6 +12,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/trials.smk"
+include: "workflow/rules/search.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 

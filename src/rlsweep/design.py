@@ -87,10 +87,24 @@ def _random(spec: Spec) -> list[dict]:
     return out
 
 
-def find_trial(spec: Spec, trial_id_: str) -> Trial:
+def find_trial(spec: Spec, trial_id_: str, params_path=None) -> Trial:
+    """The trial with this id: from its params.json (written by a proposal) or the design."""
+    import json
+    from pathlib import Path
+
     from rlsweep.errors import SpecError
 
-    for trial in expand(spec):
+    if params_path is not None and Path(params_path).is_file():
+        record = json.loads(Path(params_path).read_text())
+        trial = Trial(trial_id_, record["params"], record["config"])
+        if trial_id(spec.backend, trial.config) != trial_id_:
+            raise SpecError(
+                str(params_path),
+                "config does not hash to its trial id; it was "
+                "edited by hand: delete the trial directory to start it fresh",
+            )
+        return trial
+    for trial in expand(spec) if spec.search["method"] in ("grid", "random") else []:
         if trial.id == trial_id_:
             return trial
     raise SpecError("trial", f"no trial {trial_id_!r} in sweep {spec.name!r}; run `rlsweep plan`")

@@ -153,8 +153,47 @@ def plot_reward_vs_kl(spec: Spec, table, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
+    """Objective by budget per bracket; a config's rungs are connected, promoted ones ringed."""
+    plt, sns = _pyplot()
+    brackets = sorted({r["bracket"] for r in rungs})
+    palette = sns.color_palette("tab10", max(len(brackets), 1))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for color, bracket in zip(palette, brackets, strict=False):
+        mine = sorted((r for r in rungs if r["bracket"] == bracket), key=lambda r: r["stage"])
+        points: dict[str, list] = {}
+        for rung in mine:
+            for t in rung["trials"]:
+                if t["objective"] is not None and math.isfinite(t["objective"]):
+                    points.setdefault(t["config_id"], []).append((rung["budget"], t["objective"]))
+        for series in points.values():
+            xs, ys = zip(*series, strict=True)
+            ax.plot(xs, ys, "-o", color=color, alpha=0.6, markersize=4, linewidth=1)
+        for rung in mine:
+            promoted = [t for t in rung["trials"] if t["config_id"] in rung["promoted"]]
+            ax.scatter(
+                [rung["budget"]] * len(promoted),
+                [t["objective"] for t in promoted],
+                s=90,
+                facecolors="none",
+                edgecolors=color,
+                linewidths=1.5,
+            )
+        ax.plot([], [], "-o", color=color, label=f"bracket {bracket}")
+    ax.scatter([], [], s=90, facecolors="none", edgecolors="black", label="promoted")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"budget ({spec.search['fidelity']}, log scale)")
+    ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
+    ax.set_title(f"{spec.name}: {spec.search['method']} rungs, {spec.metric} over tune seeds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
     from rlsweep.aggregate import read_objectives
+    from rlsweep.search.state import Search, is_adaptive
 
     table = read_objectives(dirs)
     dirs.figures.mkdir(parents=True, exist_ok=True)
@@ -162,4 +201,7 @@ def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
     plot_learning_curves(spec, dirs, table, paths[0])
     plot_objective_vs_parameters(spec, table, paths[1])
     plot_reward_vs_kl(spec, table, paths[2])
+    if is_adaptive(spec) and spec.search["method"] != "tpe":
+        paths.append(dirs.figures / "rungs.png")
+        plot_rungs(spec, Search(spec, dirs).finished_rungs(), paths[-1])
     return paths

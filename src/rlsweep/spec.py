@@ -112,10 +112,7 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
     _check_keys("parameters", doc["parameters"], backend.known_keys(), backend.name)
 
-    search = {"method": "grid", "num_samples": 8, "seed": 0, **(doc.get("search") or {})}
-    if search["method"] == "grid":
-        for p in parameters:
-            p.grid()  # raises for non-enumerable strategies
+    search = _check_search(doc.get("search") or {}, parameters, base, backend)
     seeds = doc.get("seeds") or {}
     tune = tuple(seeds.get("tune", [0, 1]))
     test = tuple(seeds.get("test", [100, 101, 102]))
@@ -149,6 +146,66 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         top_k=int(doc.get("top_k", 4)),
         source=source,
     )
+
+
+SEARCH_DEFAULTS = {
+    "method": "grid",
+    "num_samples": 8,
+    "seed": 0,
+    "eta": 3,
+    "fidelity": "max_steps",
+    "batch_size": 4,
+    "concurrent_brackets": 1,
+    "min_rank_correlation": 0.5,
+    "bohb": {},
+    "tpe": {},
+}
+
+
+def _check_search(search: dict, parameters, base: dict, backend) -> dict:
+    from rlsweep.search import ADAPTIVE, MODEL_BASED, MULTI_FIDELITY
+    from rlsweep.search.spaces import check_mappable
+
+    search = {**SEARCH_DEFAULTS, **search}
+    method = search["method"]
+    if method == "grid":
+        for p in parameters:
+            p.grid()  # raises for non-enumerable strategies
+    if method in MODEL_BASED:
+        check_mappable(parameters, method)
+    if method not in ADAPTIVE:
+        return search
+    fidelity = search["fidelity"]
+    if fidelity.split(".")[0] not in backend.known_keys():
+        raise SpecError("search.fidelity", f"{backend.name} has no setting {fidelity!r}")
+    if any(p.name == fidelity for p in parameters):
+        raise SpecError(
+            f"parameters.{fidelity}",
+            "the fidelity key is set by the budget; remove it from parameters",
+        )
+    if method in MULTI_FIDELITY:
+        for key in ("min_budget", "max_budget"):
+            if key not in search:
+                raise SpecError(f"search.{key}", f"{method} needs a {key} (in {fidelity} units)")
+        if search["min_budget"] > search["max_budget"]:
+            raise SpecError(
+                "search.min_budget",
+                f"min_budget {search['min_budget']} exceeds max_budget {search['max_budget']}",
+            )
+        if search["eta"] < 2:
+            raise SpecError("search.eta", f"eta must be >= 2, got {search['eta']}")
+    elif get_dotted(base, fidelity) is None:
+        raise SpecError(f"base.{fidelity}", f"tpe trains every trial at base.{fidelity}; set it")
+    return search
+
+
+def get_dotted(config: dict, key: str):
+    node = config
+    for part in str(key).split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:

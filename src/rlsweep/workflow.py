@@ -18,6 +18,7 @@ from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
 from rlsweep.design import Trial, expand
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
+from rlsweep.search.state import Search, is_adaptive
 from rlsweep.spec import Spec, load_spec
 
 DEFAULT_SPEC = "config/config.yaml"
@@ -29,10 +30,25 @@ class Sweep:
     spec_path: str
     trials: tuple[Trial, ...]
     dirs: SweepDirs
+    search: Search | None = None
 
     @property
     def root(self) -> str:
         return str(self.dirs.root)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.search is not None
+
+    def aggregate_inputs(self) -> list[str]:
+        """What objectives.csv waits for: every trial-seed, or every bracket's last rung."""
+        return self.search.last_rungs() if self.adaptive else self.status_files()
+
+    def figures(self) -> list[str]:
+        names = ["learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png"]
+        if self.adaptive and self.spec.search["method"] != "tpe":
+            names.append("rungs.png")
+        return names
 
     def status_files(self) -> list[str]:
         return [
@@ -52,7 +68,8 @@ class Sweep:
         default = GRPO_DEFAULTS["model"]["path"]
         if not BACKENDS[self.spec.backend].needs_tiny_model:
             return []
-        paths = {t.config.get("model", {}).get("path") for t in self.trials}
+        configs = [t.config for t in self.trials] or [self.spec.base]
+        paths = {c.get("model", {}).get("path") for c in configs}
         return [default] if default in paths else []
 
 
@@ -77,8 +94,10 @@ def load_sweep(
     try:
         path = resolve_spec_path(configfiles, overrides, Path(basedir) / DEFAULT_SPEC)
         spec = load_spec(path)
-        trials = tuple(expand(spec))
+        dirs = SweepDirs(Path(results) / spec.name)
+        if is_adaptive(spec):
+            return Sweep(spec, path, (), dirs, Search(spec, dirs))
+        return Sweep(spec, path, tuple(expand(spec)), dirs)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    return Sweep(spec, path, trials, SweepDirs(Path(results) / spec.name))

@@ -4,7 +4,7 @@
 rule aggregate_objectives:
     input:
         spec=ancient(SPEC),
-        status=SWEEP.status_files(),
+        results=SWEEP.aggregate_inputs(),
     output:
         f"{ROOT}/objectives.csv",
     log:

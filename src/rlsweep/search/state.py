@@ -1,0 +1,288 @@
+"""Adaptive searches as files: proposals per bracket, one rung file per stage.
+
+Layout under ``results/<name>/search/``::
+
+    bracket_<i>/proposals.json   the bracket's stages and its new configs
+                                 (params, config id, trial id, model_based)
+    bracket_<i>/rung_<j>.json    stage j's trials with objectives over tune
+                                 seeds, ranks, the promoted config ids and
+                                 spearman_vs_previous
+
+A trial is a config at a budget: the budget sets the fidelity key, so a
+promoted config is a new trial with its own id and directory, and a finished
+lower-rung result is never rewritten. Bracket i's proposals use every result
+of brackets ``< i - concurrent_brackets + 1`` (all earlier brackets by
+default), read in bracket, stage, rank order; nothing else, so proposals are
+a pure function of files and a resumed sweep proposes what an uninterrupted
+one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlsweep.aggregate import trial_row
+from rlsweep.design import Trial, make_trial
+from rlsweep.layout import SweepDirs
+from rlsweep.objectives import rank_key
+from rlsweep.search import MULTI_FIDELITY, SEQUENTIAL
+from rlsweep.search.proposers import (
+    Result,
+    propose_kde,
+    propose_random,
+    propose_tpe,
+)
+from rlsweep.search.schedule import Stage, hyperband
+from rlsweep.spec import Spec, canonical_json, get_dotted
+from rlsweep.trial import atomic_write_json
+
+
+def config_id(params: dict) -> str:
+    return hashlib.sha256(canonical_json(params).encode()).hexdigest()[:12]
+
+
+def fidelity_value(spec: Spec, budget: float):
+    """A budget as the fidelity key's type: integers for integer settings (max_steps)."""
+    default = get_dotted(spec.base, spec.search["fidelity"])
+    if isinstance(default, int) and not isinstance(default, bool):
+        return max(1, int(round(budget)))
+    return float(budget)
+
+
+def schedule(spec: Spec) -> list[list[Stage]]:
+    """The brackets of an adaptive search (tpe: batches of one stage at the base budget)."""
+    s = spec.search
+    if s["method"] in MULTI_FIDELITY:
+        return hyperband(
+            float(s["min_budget"]), float(s["max_budget"]), s["eta"], s.get("iterations")
+        )
+    budget = float(get_dotted(spec.base, s["fidelity"]))
+    total, size = s["num_samples"], s["batch_size"]
+    return [[Stage(min(size, total - start), budget)] for start in range(0, total, size)]
+
+
+@dataclass(frozen=True)
+class Search:
+    spec: Spec
+    dirs: SweepDirs
+
+    @property
+    def brackets(self) -> list[list[Stage]]:
+        return schedule(self.spec)
+
+    # -- paths ------------------------------------------------------------
+    def proposals_path(self, bracket: int) -> Path:
+        return self.dirs.root / "search" / f"bracket_{bracket}" / "proposals.json"
+
+    def rung_path(self, bracket: int, stage: int) -> Path:
+        return self.dirs.root / "search" / f"bracket_{bracket}" / f"rung_{stage}.json"
+
+    def last_rungs(self) -> list[str]:
+        return [str(self.rung_path(i, len(b) - 1)) for i, b in enumerate(self.brackets)]
+
+    def proposal_inputs(self, bracket: int) -> list[str]:
+        """Rung files bracket ``bracket`` must wait for before proposing."""
+        if self.spec.search["method"] == "hyperband":
+            return []  # random proposals use no results: all brackets may run at once
+        upto = bracket - self.spec.search["concurrent_brackets"] + 1
+        return self.last_rungs()[: max(upto, 0)]
+
+    # -- trials -----------------------------------------------------------
+    def trial(self, params: dict, budget: float) -> Trial:
+        """A config at a budget (params in spec order, then the fidelity key)."""
+        ordered = {p.name: params[p.name] for p in self.spec.parameters}
+        ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
+        return make_trial(self.spec, ordered)
+
+    def stage_trials(self, bracket: int, stage: int) -> list[tuple[dict, Trial]]:
+        """(params, trial) of a stage: proposals for stage 0, else the previous rung's promoted."""
+        budget = self.brackets[bracket][stage].budget
+        if stage == 0:
+            doc = json.loads(self.proposals_path(bracket).read_text())
+            chosen = [p["params"] for p in doc["proposals"]]
+        else:
+            doc = json.loads(self.rung_path(bracket, stage - 1).read_text())
+            by_id = {t["config_id"]: t["params"] for t in doc["trials"]}
+            chosen = [by_id[c] for c in doc["promoted"]]
+        return [(params, self.trial(params, budget)) for params in chosen]
+
+    def stage_status_files(self, bracket: int, stage: int) -> list[str]:
+        return [
+            str(self.dirs.seed(trial.id, seed) / "status.json")
+            for _, trial in self.stage_trials(bracket, stage)
+            for seed in self.spec.seeds_tune
+        ]
+
+    def _write_params(self, trial: Trial) -> None:
+        path = self.dirs.trial(trial.id) / "params.json"
+        if not path.is_file():
+            atomic_write_json(
+                path,
+                {
+                    "trial_id": trial.id,
+                    "label": trial.label,
+                    "backend": self.spec.backend,
+                    "params": trial.params,
+                    "config": trial.config,
+                },
+            )
+
+    # -- proposing --------------------------------------------------------
+    def history(self, before_bracket: int) -> list[Result]:
+        """Every rung result of brackets < ``before_bracket``, in a fixed order."""
+        out = []
+        for bracket in range(before_bracket):
+            for stage in range(len(self.brackets[bracket])):
+                doc = json.loads(self.rung_path(bracket, stage).read_text())
+                for t in doc["trials"]:
+                    out.append(Result(t["params"], doc["budget"], t["loss"]))
+        return out
+
+    def propose(self, bracket: int) -> Path:
+        spec, s = self.spec, self.spec.search
+        stages = self.brackets[bracket]
+        n, budget = stages[0].n, stages[0].budget
+        upto = max(bracket - s["concurrent_brackets"] + 1, 0)
+        history = [] if s["method"] == "hyperband" else self.history(upto)
+        if s["method"] == "hyperband":
+            proposals = propose_random(spec.parameters, n, s["seed"], bracket)
+        elif s["method"] == "bohb":
+            proposals = propose_kde(
+                spec.parameters, n, budget, history, s["seed"], bracket, s["bohb"]
+            )
+        else:
+            proposals = propose_tpe(spec.parameters, n, history, s["seed"], bracket, s["tpe"])
+        rows = []
+        for proposal in proposals:
+            trial = self.trial(proposal.params, budget)
+            self._write_params(trial)
+            rows.append(
+                {
+                    "config_id": config_id(proposal.params),
+                    "trial_id": trial.id,
+                    "params": proposal.params,
+                    "model_based": proposal.model_based,
+                }
+            )
+        path = self.proposals_path(bracket)
+        atomic_write_json(
+            path,
+            {
+                "bracket": bracket,
+                "method": s["method"],
+                "stages": [st.as_dict() for st in stages],
+                "fidelity": s["fidelity"],
+                "history_size": len(history),
+                "history_brackets": list(range(upto)),
+                "proposals": rows,
+            },
+        )
+        return path
+
+    # -- promoting --------------------------------------------------------
+    def promote(self, bracket: int, stage: int) -> tuple[Path, str | None]:
+        """Rank stage ``stage`` of ``bracket`` and promote the best ok trials to the next."""
+        spec, stages = self.spec, self.brackets[bracket]
+        rows = []
+        for params, trial in self.stage_trials(bracket, stage):
+            row = trial_row(spec, trial, self.dirs)
+            value = row[spec.metric]
+            ok = row["status"] == "ok" and value is not None and math.isfinite(value)
+            loss = (-value if spec.mode == "max" else value) if ok else None
+            rows.append(
+                {
+                    "config_id": config_id(params),
+                    "trial_id": trial.id,
+                    "params": params,
+                    "status": row["status"],
+                    "objective": value,
+                    "loss": loss,
+                    "n_seeds": row["n_seeds"],
+                }
+            )
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: (
+                rank_key(rows[i]["objective"], rows[i]["loss"] is None, spec.mode),
+                rows[i]["config_id"],
+            ),
+        )
+        for rank, i in enumerate(order, 1):
+            rows[i]["rank"] = rank
+        last = stage == len(stages) - 1
+        keep = 0 if last else stages[stage + 1].n
+        promoted = []
+        for i in order:
+            if len(promoted) == keep or rows[i]["loss"] is None:
+                break
+            if rows[i]["config_id"] not in promoted:
+                promoted.append(rows[i]["config_id"])
+        if not last:
+            by_id = {r["config_id"]: r["params"] for r in rows}
+            for cid in promoted:
+                self._write_params(self.trial(by_id[cid], stages[stage + 1].budget))
+        rho, warning = self._fidelity_check(bracket, stage, rows)
+        doc = {
+            "bracket": bracket,
+            "stage": stage,
+            "budget": stages[stage].budget,
+            "fidelity": spec.search["fidelity"],
+            "fidelity_value": fidelity_value(spec, stages[stage].budget),
+            "metric": spec.metric,
+            "mode": spec.mode,
+            "n_promote": keep,
+            "promoted": promoted,
+            "spearman_vs_previous": rho,
+            "trials": sorted(rows, key=lambda r: r["rank"]),
+        }
+        if warning:
+            doc["warning"] = warning
+        path = self.rung_path(bracket, stage)
+        atomic_write_json(path, doc)
+        return path, warning
+
+    def _fidelity_check(self, bracket: int, stage: int, rows: list[dict]):
+        """Spearman of this rung's objectives against the same configs one budget lower."""
+        if stage == 0:
+            return None, None
+        previous = json.loads(self.rung_path(bracket, stage - 1).read_text())
+        before = {t["config_id"]: t["objective"] for t in previous["trials"]}
+        pairs = [
+            (before[r["config_id"]], r["objective"])
+            for r in rows
+            if r["loss"] is not None and r["config_id"] in before
+        ]
+        if len(pairs) < 3:
+            return None, None
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr([a for a, _ in pairs], [b for _, b in pairs]).statistic)
+        if math.isnan(rho):
+            return None, None
+        threshold = self.spec.search["min_rank_correlation"]
+        if rho < threshold:
+            budgets = (previous["budget"], self.brackets[bracket][stage].budget)
+            return rho, (
+                f"low budgets mislead: bracket {bracket} rung {stage} ranks its trials with "
+                f"Spearman {rho:.2f} < {threshold} against budget {budgets[0]:g} "
+                f"(now {budgets[1]:g}); consider a larger min_budget"
+            )
+        return rho, None
+
+    # -- reading everything back -----------------------------------------
+    def finished_rungs(self) -> list[dict]:
+        out = []
+        for bracket, stages in enumerate(self.brackets):
+            for stage in range(len(stages)):
+                path = self.rung_path(bracket, stage)
+                if path.is_file():
+                    out.append(json.loads(path.read_text()))
+        return out
+
+
+def is_adaptive(spec: Spec) -> bool:
+    return spec.search["method"] in MULTI_FIDELITY + SEQUENTIAL
