@@ -107,3 +107,63 @@ def test_tiny_grpo_sweep_through_snakemake(tmp_path, write_spec):
     )
     assert (table["status"] == "ok").all()
     assert table["kl_max"].notna().all()  # our KL estimate, although beta = 0
+
+
+def adaptive_spec(method, name):
+    return {
+        "name": name,
+        "backend": "synthetic",
+        "parameters": {
+            "learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-2]},
+            "beta": {"strategy": "choice", "values": [0.0, 0.04]},
+        },
+        "search": {
+            "method": method,
+            "min_budget": 10,
+            "max_budget": 90,
+            "eta": 3,
+            "iterations": 2,
+            "seed": 2,
+        },
+        "seeds": {"tune": [0], "test": [100]},
+    }
+
+
+def search_files(root):
+    return {
+        p.relative_to(root).as_posix(): p.read_text()
+        for p in sorted((root / "search").rglob("*.json"))
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["hyperband", "bohb", "tpe_hyperband"])
+def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_path, write_spec):
+    name = f"e2e_{method}"
+    spec = write_spec(adaptive_spec(method, name))
+    runs = {}
+    for label in ("first", "second", "resumed"):
+        workdir = tmp_path / label
+        if label == "resumed":  # stop after bracket 1's proposals, then resume
+            partial = f"results/{name}/search/bracket_1/proposals.json"
+            # a target goes before --configfile, which takes several values
+            result = run_snakemake(workdir, partial, "--cores", "2", "--configfile", str(spec))
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert not (workdir / f"results/{name}/search/bracket_1/rung_0.json").exists()
+        result = run_snakemake(workdir, "--cores", "2", "--configfile", str(spec))
+        assert result.returncode == 0, result.stderr[-3000:]
+        root = workdir / "results" / name
+        runs[label] = ((root / "objectives.csv").read_text(), search_files(root))
+    assert runs["first"] == runs["second"] == runs["resumed"]
+    objectives, files = runs["first"]
+    table = pd.read_csv(tmp_path / "first" / "results" / name / "objectives.csv")
+    assert {"bracket", "stage", "budget", "max_steps", "config_id"} <= set(table.columns)
+    assert set(table["max_steps"]) == {10, 30, 90}
+    rung = json.loads(files["search/bracket_0/rung_1.json"])
+    assert "spearman_vs_previous" in rung and len(rung["promoted"]) == 1
+    proposals = [json.loads(v) for k, v in files.items() if k.endswith("proposals.json")]
+    model_based = [p["model_based"] for doc in proposals for p in doc["proposals"]]
+    assert any(model_based) == (method != "hyperband")
+    best = yaml.safe_load((tmp_path / "first" / "results" / name / "best_config.yaml").read_text())
+    assert best["config"]["max_steps"] == 90
+    assert (tmp_path / "first" / "results" / name / "figures" / "rungs.png").is_file()

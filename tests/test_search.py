@@ -1,0 +1,206 @@
+"""Adaptive search pieces: space bridges, proposers' determinism, rung promotion."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rlsweep.errors import SpecError
+from rlsweep.layout import SweepDirs
+from rlsweep.search.proposers import Result, propose_kde, propose_random, propose_tpe
+from rlsweep.search.spaces import decode, encode, to_configspace, to_optuna
+from rlsweep.search.state import Search, config_id
+from rlsweep.space import Parameter
+from rlsweep.spec import parse_spec
+from rlsweep.trial import MetricsLog, atomic_write_json
+
+from conftest import synthetic_spec
+
+MAPPABLE = [
+    ("uniform", [0.5, 2.0]),
+    ("quniform", [0.0, 1.0, 0.25]),
+    ("loguniform", [1e-5, 1e-2]),
+    ("qloguniform", [0.01, 1.0, 0.01]),
+    ("randint", [1, 9]),
+    ("qrandint", [0, 20, 5]),
+    ("lograndint", [1, 100]),
+    ("qlograndint", [8, 128, 8, 2]),
+    ("choice", ["cosine", "linear", 3]),
+    ("grid_search", [0.0, 0.1]),
+]
+
+
+def param(strategy, values, name="x"):
+    return Parameter.from_spec(name, {"strategy": strategy, "values": values})
+
+
+@pytest.mark.parametrize(("strategy", "values"), MAPPABLE)
+def test_configspace_round_trip_keeps_every_value(strategy, values):
+    import ConfigSpace as CS
+
+    params = (param(strategy, values),)
+    space = to_configspace(params, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        original = {"x": params[0].sample(rng)}
+        encoded = encode(params, original)
+        CS.Configuration(space, values=encoded).check_valid_configuration()
+        assert decode(params, encoded) == original
+
+
+@pytest.mark.parametrize(("strategy", "values"), MAPPABLE)
+def test_model_space_draws_obey_the_strategy(strategy, values):
+    params = (param(strategy, values),)
+    space = to_configspace(params, seed=1)
+    rng = np.random.default_rng(1)
+    ours = {params[0].sample(rng) for _ in range(400)}
+    for config in space.sample_configuration(200):
+        value = decode(params, dict(config))["x"]
+        if params[0].enumerable:
+            assert value in values
+        elif strategy.startswith("q"):
+            q = params[0].q
+            assert abs(value / q - round(value / q)) < 1e-9
+        if isinstance(next(iter(ours)), int):
+            assert isinstance(value, int) and min(ours) - 5 <= value <= max(ours) + 5
+
+
+def test_optuna_distributions_cover_every_mappable_strategy():
+    params = tuple(param(s, v, name=f"p{i}") for i, (s, v) in enumerate(MAPPABLE))
+    dists = to_optuna(params)
+    assert set(dists) == {p.name for p in params}
+
+
+@pytest.mark.parametrize("method", ["bohb", "tpe_hyperband"])
+def test_unbounded_strategies_are_refused_for_model_based_methods(method):
+    doc = synthetic_spec(search={"method": method, "min_budget": 10, "max_budget": 90})
+    doc["parameters"] = {"learning_rate": {"strategy": "randn", "values": [0.001, 0.0001]}}
+    with pytest.raises(SpecError, match="cannot be modelled by"):
+        parse_spec(doc)
+
+
+TWO_D = (
+    param("loguniform", [1e-5, 1e-2], "learning_rate"),
+    param("choice", [0.0, 0.01, 0.04], "beta"),
+)
+
+
+def fake_history(n=24, budget=10.0):
+    rng = np.random.default_rng(5)
+    out = []
+    for _ in range(n):
+        p = {x.name: x.sample(rng) for x in TWO_D}
+        loss = None if p["learning_rate"] > 5e-3 else abs(np.log10(p["learning_rate"]) + 3.5)
+        out.append(Result(p, budget, loss))
+    return out
+
+
+def test_bohb_proposals_are_model_based_and_reproducible():
+    history = fake_history()
+    first = propose_kde(TWO_D, 12, 10.0, history, seed=3, bracket=2, options={})
+    again = propose_kde(TWO_D, 12, 10.0, history, seed=3, bracket=2, options={})
+    assert first == again
+    assert any(p.model_based for p in first), "BOHB silently fell back to random search"
+    model = [p.params["learning_rate"] for p in first if p.model_based]
+    assert np.median(np.abs(np.log10(model) + 3.5)) < 1.0  # it learned where the optimum is
+    other = propose_kde(TWO_D, 12, 10.0, history, seed=4, bracket=2, options={})
+    assert other != first
+
+
+def test_bohb_without_enough_results_is_random():
+    picks = propose_kde(TWO_D, 5, 10.0, fake_history(2), seed=0, bracket=0, options={})
+    assert not any(p.model_based for p in picks)
+
+
+def test_tpe_proposals_are_model_based_and_reproducible():
+    history = fake_history()
+    first = propose_tpe(TWO_D, 6, history, seed=3, bracket=2, options={})
+    assert first == propose_tpe(TWO_D, 6, history, seed=3, bracket=2, options={})
+    assert all(p.model_based for p in first)
+    assert len({p.params["learning_rate"] for p in first}) == 6
+
+
+def test_random_proposals_depend_on_seed_and_bracket():
+    a = propose_random(TWO_D, 4, seed=0, bracket=0)
+    assert a == propose_random(TWO_D, 4, seed=0, bracket=0)
+    assert a != propose_random(TWO_D, 4, seed=0, bracket=1)
+
+
+# -- rung promotion on hand-made objectives -----------------------------------
+@pytest.fixture
+def search(tmp_path):
+    doc = synthetic_spec(
+        search={"method": "hyperband", "min_budget": 10, "max_budget": 90, "eta": 3}
+    )
+    doc["parameters"] = {"learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]}}
+    spec = parse_spec(doc)
+    return Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+
+
+def write_stage0(search, rewards):
+    """Bracket 0 proposals with given constant rewards (None = diverged) on both seeds."""
+    params = [{"learning_rate": 1e-4 * (i + 1)} for i in range(len(rewards))]
+    rows = [
+        {
+            "config_id": config_id(p),
+            "trial_id": search.trial(p, 10).id,
+            "params": p,
+            "model_based": False,
+        }
+        for p in params
+    ]
+    atomic_write_json(search.proposals_path(0), {"proposals": rows})
+    for p, reward in zip(params, rewards, strict=True):
+        trial = search.trial(p, 10)
+        for seed in search.spec.seeds_tune:
+            out = search.dirs.seed(trial.id, seed)
+            log = MetricsLog(out / "metrics.jsonl")
+            log.log({"step": 1, "reward": float("nan") if reward is None else reward})
+            log.close()
+            status = "diverged" if reward is None else "ok"
+            atomic_write_json(out / "status.json", {"status": status, "reason": ""})
+    return params
+
+
+def test_promotes_the_best_third_and_records_ranks(search):
+    assert [st.n for st in search.brackets[0]] == [9, 3, 1]
+    params = write_stage0(search, [0.1, 0.9, 0.5, 0.3, 0.8, None, 0.2, 0.7, 0.4])
+    path, _ = search.promote(0, 0)
+    rung = json.loads(path.read_text())
+    assert rung["promoted"] == [config_id(params[i]) for i in (1, 4, 7)]
+    assert [t["objective"] for t in rung["trials"][:3]] == [0.9, 0.8, 0.7]
+    assert rung["trials"][-1]["status"] == "diverged" and rung["trials"][-1]["rank"] == 9
+    assert rung["spearman_vs_previous"] is None
+    # promoted trials got their params.json at the next budget
+    next_trials = search.stage_trials(0, 1)
+    assert [t.config["max_steps"] for _, t in next_trials] == [30, 30, 30]
+    assert all((search.dirs.trial(t.id) / "params.json").is_file() for _, t in next_trials)
+
+
+def test_diverged_trials_are_never_promoted_even_when_few_are_ok(search):
+    write_stage0(search, [None, None, 0.2, None, None, None, None, None, None])
+    rung = json.loads(search.promote(0, 0)[0].read_text())
+    assert len(rung["promoted"]) == 1
+
+
+def test_ties_are_broken_by_config_id(search):
+    params = write_stage0(search, [0.5] * 9)
+    rung = json.loads(search.promote(0, 0)[0].read_text())
+    assert rung["promoted"] == sorted(config_id(p) for p in params)[:3]
+
+
+def test_spearman_against_the_previous_budget_warns_when_low_budgets_mislead(search):
+    write_stage0(search, [0.1, 0.9, 0.5, 0.3, 0.8, 0.05, 0.2, 0.7, 0.4])
+    search.promote(0, 0)
+    # at the next budget the order of the three promoted trials is reversed
+    for (_, trial), reward in zip(search.stage_trials(0, 1), [0.2, 0.5, 0.9], strict=True):
+        for seed in search.spec.seeds_tune:
+            out = search.dirs.seed(trial.id, seed)
+            log = MetricsLog(out / "metrics.jsonl")
+            log.log({"step": 1, "reward": reward})
+            log.close()
+            atomic_write_json(out / "status.json", {"status": "ok", "reason": ""})
+    path, warning = search.promote(0, 1)
+    rung = json.loads(path.read_text())
+    assert rung["spearman_vs_previous"] == pytest.approx(-1.0)
+    assert "low budgets mislead" in warning and rung["warning"] == warning
