@@ -91,9 +91,31 @@ def cmd_train(args) -> int:
     print(
         f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)", flush=True
     )
-    status = run_trial(trial, spec.backend, args.seed, out, threads)
+    from rlsweep.spec import get_dotted
+
+    budget = get_dotted(trial.config, spec.search["fidelity"])
+    _write_snapshot(spec, dirs)
+    status = run_trial(trial, spec.backend, args.seed, out, threads, budget=budget)
     print(f"{status.value}: {out}", flush=True)
     return 0
+
+
+def _write_snapshot(spec, dirs) -> None:
+    """results/<name>/sweep.json: the spec this sweep runs, so `rlsweep status` needs no path."""
+    from rlsweep.trial import atomic_write_json
+
+    path = dirs.root / "sweep.json"
+    record = {"spec_path": spec.source, "spec_hash": spec.spec_hash, "spec": spec.raw}
+    if not path.is_file() or json.loads(path.read_text()) != record:
+        atomic_write_json(path, record, sort_keys=False)  # key order drives random draws
+
+
+def cmd_status(args) -> int:
+    from rlsweep.status import report
+
+    text, code = report(Path(args.results_dir))
+    print(text)
+    return code
 
 
 def cmd_aggregate(args) -> int:
@@ -196,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, help="brackets (default: s_max + 1)")
     p.add_argument("--json", action="store_true", help="[[{n, budget}, ...], ...]")
     p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser("status", help="done / running / failed / diverged / pending trials")
+    p.add_argument("results_dir", help="a sweep's results directory, e.g. results/grpo_default")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("build-model", help="build the embedded tiny GPT-2 and tokenizer")
     p.add_argument("out", help="directory to save_pretrained into")

@@ -108,9 +108,18 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     raw = copy.deepcopy(doc)
     backend = BACKENDS[doc["backend"]]
     base = _merge(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
-    _check_keys("base", doc.get("base") or {}, backend.known_keys(), backend.name)
+    _check_keys("base", doc.get("base") or {}, backend)
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
-    _check_keys("parameters", doc["parameters"], backend.known_keys(), backend.name)
+    _check_keys("parameters", doc["parameters"], backend)
+    if backend.name == "command":
+        from rlsweep.backends.command import check_template, flatten
+
+        if "command" not in doc:
+            raise SpecError("command", "the command backend needs `command: [program, args...]`")
+        base["command"] = list(doc["command"])
+        check_template(base["command"], set(flatten(base)) | {p.name for p in parameters})
+    elif "command" in doc:
+        raise SpecError("command", f"only the command backend runs a command, not {backend.name}")
 
     search = _check_search(doc.get("search") or {}, parameters, base, backend)
     seeds = doc.get("seeds") or {}
@@ -176,7 +185,7 @@ def _check_search(search: dict, parameters, base: dict, backend) -> dict:
     if method not in ADAPTIVE:
         return search
     fidelity = search["fidelity"]
-    if fidelity.split(".")[0] not in backend.known_keys():
+    if not backend.accepts(fidelity):
         raise SpecError("search.fidelity", f"{backend.name} has no setting {fidelity!r}")
     if any(p.name == fidelity for p in parameters):
         raise SpecError(
@@ -214,13 +223,14 @@ def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:
         raise SpecError(path, f"seeds {duplicates} repeat; list each seed once")
 
 
-def _check_keys(path: str, mapping: dict, known: frozenset, backend: str) -> None:
+def _check_keys(path: str, mapping: dict, backend) -> None:
     for key in mapping:
+        if backend.accepts(key):
+            continue
         head = str(key).split(".")[0]
-        if head not in known:
-            hint = get_close_matches(head, sorted(known), n=1, cutoff=0.75)
-            fix = f"did you mean {hint[0]!r}?" if hint else f"see the {backend} backend's settings"
-            raise SpecError(f"{path}.{key}", f"{backend} has no setting {head!r}; {fix}")
+        hint = get_close_matches(head, sorted(backend.known_keys()), n=1, cutoff=0.75)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"see the {backend.name} backend's settings"
+        raise SpecError(f"{path}.{key}", f"{backend.name} has no setting {head!r}; {fix}")
 
 
 def _merge(into: dict, overrides: dict) -> dict:

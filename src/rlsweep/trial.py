@@ -30,6 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rlsweep.design import Trial
+from rlsweep.guard import code_fingerprint
 from rlsweep.spec import canonical_json
 
 DIVERGENCE_KEYS = ("reward", "loss")
@@ -52,8 +53,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_json(path: Path, obj: dict) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+def atomic_write_json(path: Path, obj: dict, sort_keys: bool = True) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
 class MetricsLog:
@@ -104,6 +105,8 @@ class TrainContext:
     log: MetricsLog
     threads: int
     work_dir: Path
+    #: value of the fidelity key for this trial (None when the search has no budget)
+    budget: float | int | None = None
 
 
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -130,6 +133,7 @@ def run_trial(
     out_dir: Path,
     threads: int = 1,
     train: Callable[[TrainContext], None] | None = None,
+    budget: float | int | None = None,
 ) -> Status:
     """Train one trial on one seed and write its results atomically into ``out_dir``."""
     out_dir = Path(out_dir)
@@ -143,7 +147,7 @@ def run_trial(
         train = import_module(BACKENDS[backend].module).train
     log = MetricsLog(out_dir / "metrics.jsonl")
     started = time.time()
-    context = TrainContext(trial.config, seed, log, threads, out_dir)
+    context = TrainContext(trial.config, seed, log, threads, out_dir, budget)
     try:
         train(context)
     except Exception as exc:
@@ -174,6 +178,7 @@ def run_trial(
             "trial_id": trial.id,
             "backend": backend,
             "config_hash": trial_config_hash(trial.config),
+            "code": code_fingerprint(backend, trial.config),
             "rows": log.rows,
             "host": socket.gethostname(),
             "threads": threads,

@@ -17,6 +17,7 @@ from pathlib import Path
 from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
 from rlsweep.design import Trial, expand
 from rlsweep.errors import SpecError
+from rlsweep.guard import check_finished_trials
 from rlsweep.layout import SweepDirs
 from rlsweep.search.state import Search, is_adaptive
 from rlsweep.spec import Spec, load_spec
@@ -73,9 +74,14 @@ class Sweep:
         return [default] if default in paths else []
 
 
+#: the only --config key we take: keep finished trials although the backend code changed
+ALLOW_CODE_CHANGE = "allow_code_change"
+
+
 def resolve_spec_path(configfiles: list, overrides: dict, default: str = DEFAULT_SPEC) -> str:
-    if overrides:
-        keys = ", ".join(sorted(overrides))
+    unknown = sorted(set(overrides) - {ALLOW_CODE_CHANGE})
+    if unknown:
+        keys = ", ".join(unknown)
         raise SpecError("--config", f"overrides ({keys}) are not used; edit the spec file instead")
     if len(configfiles) > 1:
         raise SpecError("--configfile", "give exactly one sweep spec")
@@ -95,6 +101,8 @@ def load_sweep(
         path = resolve_spec_path(configfiles, overrides, Path(basedir) / DEFAULT_SPEC)
         spec = load_spec(path)
         dirs = SweepDirs(Path(results) / spec.name)
+        allow = str(overrides.get(ALLOW_CODE_CHANGE, "")).lower() in ("true", "1", "yes")
+        check_finished_trials(dirs.root, spec.backend, allow_code_change=allow)
         if is_adaptive(spec):
             return Sweep(spec, path, (), dirs, Search(spec, dirs))
         return Sweep(spec, path, tuple(expand(spec)), dirs)

@@ -22,9 +22,14 @@ class BackendInfo:
     own_keys: frozenset = frozenset()
     #: whether trials need the embedded tiny model built first
     needs_tiny_model: bool = False
+    #: whether any key is accepted (a user's own program decides)
+    open_keys: bool = False
 
     def known_keys(self) -> frozenset:
         return self.own_keys | (_grpo_fields() if self.name == "grpo" else frozenset())
+
+    def accepts(self, key: str) -> bool:
+        return self.open_keys or str(key).split(".")[0] in self.known_keys()
 
 
 @cache
@@ -76,6 +81,13 @@ BACKENDS: dict[str, BackendInfo] = {
         module="rlsweep.backends.synthetic",
         summary="analytic learning curves with seed noise, KL and divergence; no torch",
         defaults=SYNTHETIC_DEFAULTS,
-        own_keys=frozenset(SYNTHETIC_DEFAULTS) | {"noise", "optimum_lr"},
+        own_keys=frozenset(SYNTHETIC_DEFAULTS) | {"noise", "optimum_lr", "sleep_per_step"},
+    ),
+    "command": BackendInfo(
+        name="command",
+        module="rlsweep.backends.command",
+        summary="any training program: argv template, RLSWEEP_* variables, metrics JSONL",
+        own_keys=frozenset({"command"}),
+        open_keys=True,
     ),
 }

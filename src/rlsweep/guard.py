@@ -1,0 +1,65 @@
+"""Never reuse a finished trial that other code produced; never overwrite one silently.
+
+A trial id already pins the trial's full config. What it cannot pin is the
+code that trained it: each status.json records a fingerprint of the backend's
+source (and, for the command backend, of the command and the script it runs).
+Before building the DAG we compare the fingerprints on disk with today's; a
+mismatch stops the run with a clear error instead of mixing results of two
+code versions in one table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from rlsweep import __version__
+from rlsweep.errors import SpecError
+
+#: modules whose behaviour defines a trial's numbers (beyond its config)
+CORE_MODULES = ("rlsweep.trial",)
+
+
+@cache
+def _module_digest(name: str) -> str:
+    from importlib.util import find_spec
+
+    found = find_spec(name)
+    origin = found.origin if found else None
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest() if origin else name
+
+
+def code_fingerprint(backend: str, config: dict | None = None) -> str:
+    from rlsweep.backends import BACKENDS
+
+    parts = [__version__, _module_digest(BACKENDS[backend].module)]
+    parts += [_module_digest(m) for m in CORE_MODULES]
+    if backend == "command" and config is not None:
+        from rlsweep.backends.command import command_fingerprint
+
+        parts.append(command_fingerprint(config))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def check_finished_trials(root: Path, backend: str, allow_code_change: bool = False) -> int:
+    """Raise SpecError if any finished trial under ``root`` was trained by other code."""
+    checked = 0
+    for status_path in sorted(Path(root).glob("trials/*/seed_*/status.json")):
+        try:
+            status = json.loads(status_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # a broken status file is reported by `rlsweep status`
+        recorded = status.get("code")
+        params = status_path.parent.parent / "params.json"
+        config = json.loads(params.read_text())["config"] if params.is_file() else None
+        if recorded and recorded != code_fingerprint(backend, config) and not allow_code_change:
+            raise SpecError(
+                str(status_path.parent),
+                "was trained by different code (backend or command changed); start fresh "
+                f"with `rm -r {root}` or a new sweep name, or keep it with "
+                "--config allow_code_change=true",
+            )
+        checked += 1
+    return checked
