@@ -42,9 +42,12 @@ def synthetic_spec(**overrides) -> dict:
     return spec
 
 
-def run_snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path, *args: str, timeout: int = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the project's Snakefile with ``workdir`` as working directory."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    base = os.environ if env is None else env
+    env = {**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}"}
     command = [
         str(BIN / "snakemake"),
         "--snakefile",
@@ -56,6 +59,11 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.C
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def rlsweep_exe() -> str:
+    return shutil.which("rlsweep", path=str(BIN)) or "rlsweep"
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    exe = shutil.which("rlsweep", path=str(BIN)) or "rlsweep"
-    return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [rlsweep_exe(), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )

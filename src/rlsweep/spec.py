@@ -57,6 +57,7 @@ class Spec:
     mode: str
     threads: int
     top_k: int
+    resources: dict = field(default_factory=dict)
     source: str | None = field(default=None, compare=False)
 
     @property
@@ -153,6 +154,11 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         mode=mode,
         threads=int(doc.get("threads", 1)),
         top_k=int(doc.get("top_k", 4)),
+        resources={
+            "cpus_per_task": int(doc.get("threads", 1)),
+            **backend.resources,
+            **(doc.get("resources") or {}),
+        },
         source=source,
     )
 

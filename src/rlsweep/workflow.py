@@ -64,6 +64,24 @@ class Sweep:
         light = self.spec.backend == "synthetic"
         return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
 
+    def train_resources(self) -> dict:
+        """Snakemake resources of a trial job; memory grows with each retry."""
+        res = dict(self.spec.resources)
+        mem_mb = res.pop("mem_mb")
+        gpus = res.pop("gpus", 0)
+        out = {"mem_mb": lambda wildcards, attempt: mem_mb * attempt, **res}
+        if gpus:
+            out["gpu"] = gpus
+        return out
+
+    @property
+    def launcher(self) -> str:
+        """How a trial starts: plain, or under `accelerate launch` for several GPUs."""
+        gpus = self.spec.resources.get("gpus", 0)
+        if gpus > 1:
+            return f"accelerate launch --num_processes {gpus} -m rlsweep"
+        return "rlsweep"
+
     def model_inputs(self) -> list[str]:
         """The tiny model directory, when trials use the default embedded one."""
         default = GRPO_DEFAULTS["model"]["path"]

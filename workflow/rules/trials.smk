@@ -26,8 +26,11 @@ rule train_trial:
     conda:
         SWEEP.conda_env
     threads: SWEEP.spec.threads
+    resources:
+        **SWEEP.train_resources(),
     params:
         out=lambda wildcards, output: os.path.dirname(output.status),
+        launcher=SWEEP.launcher,
     shell:
-        "rlsweep train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
+        "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
         " --threads {threads} --out {params.out} > {log} 2>&1"

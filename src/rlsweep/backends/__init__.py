@@ -24,6 +24,8 @@ class BackendInfo:
     needs_tiny_model: bool = False
     #: whether any key is accepted (a user's own program decides)
     open_keys: bool = False
+    #: default per-trial resources (spec `resources:` overrides them)
+    resources: dict = field(default_factory=lambda: {"mem_mb": 1000, "runtime": 30, "gpus": 0})
 
     def known_keys(self) -> frozenset:
         return self.own_keys | (_grpo_fields() if self.name == "grpo" else frozenset())
@@ -75,6 +77,7 @@ BACKENDS: dict[str, BackendInfo] = {
         defaults=GRPO_DEFAULTS,
         own_keys=frozenset({"model", "task", "kl_every"}),
         needs_tiny_model=True,
+        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
     ),
     "synthetic": BackendInfo(
         name="synthetic",

@@ -7,13 +7,16 @@ beta damps both KL and reward, and learning rates past ~12x the optimum
 diverge (NaN). Per-step noise shrinks with batch size; each seed adds its own
 offset. ``wall_time_s`` is simulated, so a synthetic sweep is reproducible to
 the byte. The fidelity key (``max_steps``) only truncates the curve: a trial
-at a lower budget sees a prefix of the same curve.
+at a lower budget sees a prefix of the same curve. ``sleep_per_step`` makes a
+trial take real time (for fault drills) without changing its numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
+import time
 
 import numpy as np
 
@@ -23,7 +26,7 @@ from rlsweep.trial import TrainContext
 
 def _noise_key(config: dict) -> int:
     """Stable per-config noise stream that ignores the budget (a prefix stays a prefix)."""
-    shape = {k: v for k, v in config.items() if k != "max_steps"}
+    shape = {k: v for k, v in config.items() if k not in ("max_steps", "sleep_per_step")}
     return int(hashlib.sha256(canonical_json(shape).encode()).hexdigest()[:8], 16)
 
 
@@ -80,6 +83,23 @@ def curve(config: dict, seed: int):
             return
 
 
+#: fault injection for tests and drills: "crash@learning_rate=0.001" makes matching trials raise
+FAULT_VARIABLE = "RLSWEEP_INJECT_FAULT"
+
+
+def _injected_crash(config: dict) -> bool:
+    fault = os.environ.get(FAULT_VARIABLE, "")
+    if not fault.startswith("crash@"):
+        return False
+    key, _, value = fault[len("crash@") :].partition("=")
+    return key in config and math.isclose(float(config[key]), float(value))
+
+
 def train(ctx: TrainContext) -> None:
+    pause = float(ctx.config.get("sleep_per_step", 0.0))
     for row in curve(ctx.config, ctx.seed):
+        if _injected_crash(ctx.config) and row["step"] > 3:
+            raise RuntimeError(f"injected crash ({FAULT_VARIABLE}={os.environ[FAULT_VARIABLE]})")
         ctx.log.log(row)
+        if pause:
+            time.sleep(pause)  # real time only; wall_time_s stays simulated
