@@ -21,3 +21,4 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+        all_trial_results,

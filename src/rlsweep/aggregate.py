@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from rlsweep.design import Trial, expand
+from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.objectives import (
     OBJECTIVE_COLUMNS,
@@ -21,6 +22,20 @@ from rlsweep.spec import Spec
 from rlsweep.trial import atomic_write_text
 
 
+def check_intact(seed_dir: Path, status: dict) -> None:
+    """A finished trial-seed's metrics must be as its job left them (not truncated, not lost)."""
+    metrics = seed_dir / "metrics.jsonl"
+    expected = status.get("metrics_bytes")
+    actual = metrics.stat().st_size if metrics.is_file() else None
+    if expected is not None and actual != expected:
+        what = "is missing" if actual is None else f"has {actual} bytes, not {expected}"
+        raise SpecError(
+            str(metrics),
+            f"{what} (changed after the trial finished); delete {seed_dir / 'status.json'} "
+            "and run the same command again to retrain only this trial-seed",
+        )
+
+
 def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
     """Objectives of one trial over the tune seeds; missing seeds make it ``pending``."""
     per_seed, statuses, reasons = [], [], []
@@ -31,6 +46,7 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
             statuses.append("pending")
             continue
         status = json.loads(status_path.read_text())
+        check_intact(seed_dir, status)
         statuses.append(status["status"])
         if status.get("reason"):
             reasons.append(f"seed {seed}: {status['reason']}")

@@ -28,15 +28,12 @@ def seed_state(seed_dir: Path) -> tuple[str, str]:
             status = json.loads(status_path.read_text())
         except json.JSONDecodeError:
             return "corrupt", f"unreadable {status_path}: delete it and run the sweep again"
-        metrics = seed_dir / "metrics.jsonl"
-        if not metrics.is_file():
-            return "corrupt", f"{metrics} is missing: delete {status_path} and rerun"
-        try:
-            from rlsweep.objectives import read_metrics
+        from rlsweep.aggregate import check_intact
 
-            read_metrics(metrics)
-        except ValueError as exc:
-            return "corrupt", f"{exc}: delete {status_path} and rerun"
+        try:
+            check_intact(seed_dir, status)
+        except SpecError as exc:
+            return "corrupt", str(exc)
         state = "done" if status["status"] == "ok" else status["status"]
         return state, status.get("reason", "")
     partial = seed_dir / ".metrics.jsonl.part"

@@ -167,6 +167,7 @@ def run_trial(
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         raise
     log.close()
+    metrics_bytes = (out_dir / "metrics.jsonl").stat().st_size
     status = Status.DIVERGED if log.diverged_reason else Status.OK
     atomic_write_json(
         out_dir / "status.json",
@@ -180,6 +181,7 @@ def run_trial(
             "config_hash": trial_config_hash(trial.config),
             "code": code_fingerprint(backend, trial.config),
             "rows": log.rows,
+            "metrics_bytes": metrics_bytes,
             "host": socket.gethostname(),
             "threads": threads,
             "versions": package_versions(

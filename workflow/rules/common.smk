@@ -1,9 +1,10 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
 from rlsweep.workflow import load_sweep
 
-
 SWEEP = load_sweep(
-    workflow.overwrite_configfiles, dict(workflow.config_settings.config), workflow.basedir
+    workflow.overwrite_configfiles,
+    dict(workflow.config_settings.config),
+    workflow.basedir,
 )
 ROOT = SWEEP.root
 SPEC = SWEEP.spec_path
@@ -25,9 +26,24 @@ def final_outputs():
     ]
 
 
+def all_trial_results(wildcards):
+    """Every trial-seed's status.json: targets, so a deleted one is retrained by the next run."""
+    if not SWEEP.adaptive:
+        return SWEEP.status_files()
+    return [
+        path
+        for bracket, stages in enumerate(SWEEP.search.brackets)
+        for stage in range(len(stages))
+        for path in rung_status_files(bracket, stage)
+    ]
+
+
 def stage_status_files(wildcards):
+    return rung_status_files(int(wildcards.bracket), int(wildcards.stage))
+
+
+def rung_status_files(bracket, stage):
     """Trial-seed results of a rung, known once its proposals or the previous rung exist."""
-    bracket, stage = int(wildcards.bracket), int(wildcards.stage)
     if stage == 0:
         checkpoints.propose_bracket.get(bracket=bracket)
     else:
