@@ -70,3 +70,18 @@ def test_grpo_with_beta_logs_the_trainers_kl_too(tiny_model, tmp_path):
     assert run_trial(trial, "grpo", 1, tmp_path) is Status.OK
     rows = read_metrics(tmp_path / "metrics.jsonl")
     assert all("kl" in r for r in rows) and "kl_ref" in rows[-1]
+
+
+@pytest.mark.slow
+def test_grpo_warm_start_resumes_from_the_lower_rung_checkpoint(tiny_model, tmp_path):
+    lower = grpo_trial(tiny_model, max_steps=3)
+    assert run_trial(lower, "grpo", 0, tmp_path / "lower", save_checkpoint=True) is Status.OK
+    assert list((tmp_path / "lower" / "trainer").glob("checkpoint-3"))
+    upper = grpo_trial(tiny_model, max_steps=6)
+    status = run_trial(upper, "grpo", 0, tmp_path / "upper", resume_from=tmp_path / "lower")
+    assert status is Status.OK
+    rows = read_metrics(tmp_path / "upper" / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[:3] == read_metrics(tmp_path / "lower" / "metrics.jsonl")
+    info = json.loads((tmp_path / "upper" / "status.json").read_text())
+    assert info["steps_trained"] == 3 and "checkpoint-3" in info["resumed_from"]

@@ -141,6 +141,78 @@ BAD_SPECS = [
         "parameters.beta",
         "expected object",
     ),
+    (
+        "eta below 2",
+        {"search": {"method": "hyperband", "min_budget": 1, "max_budget": 9, "eta": 1}},
+        "search.eta",
+        "eta must be >= 2",
+    ),
+    (
+        "min_budget above max_budget",
+        {"search": {"method": "bohb", "min_budget": 90, "max_budget": 9}},
+        "search.min_budget",
+        "exceeds max_budget",
+    ),
+    (
+        "hyperband without budgets",
+        {"search": {"method": "hyperband"}},
+        "search.min_budget",
+        "needs a min_budget",
+    ),
+    (
+        "negative budget",
+        {"search": {"method": "hyperband", "min_budget": -1, "max_budget": 9}},
+        "search.min_budget",
+        "must be > 0",
+    ),
+    (
+        "fidelity the backend lacks",
+        {"search": {"method": "hyperband", "min_budget": 1, "max_budget": 9, "fidelity": "epochs"}},
+        "search.fidelity",
+        "has no setting 'epochs'",
+    ),
+    (
+        "unknown bohb option",
+        {"search": {"method": "bohb", "min_budget": 1, "max_budget": 9, "bohb": {"top_n": 10}}},
+        "search.bohb.top_n",
+        "did you mean 'top_n_percent'",
+    ),
+    (
+        "randn under bohb",
+        {
+            "search": {"method": "bohb", "min_budget": 1, "max_budget": 9},
+            "parameters": {"beta": {"strategy": "randn", "values": [0, 1]}},
+        },
+        "parameters.beta.strategy",
+        "cannot be modelled",
+    ),
+    (
+        "log bound zero in lograndint",
+        {
+            "parameters": {
+                "per_device_train_batch_size": {"strategy": "lograndint", "values": [0, 64]}
+            },
+            "search": {"method": "random"},
+        },
+        "parameters.per_device_train_batch_size.values",
+        "cannot touch 0",
+    ),
+    (
+        "q of zero",
+        {
+            "parameters": {"beta": {"strategy": "quniform", "values": [0, 1, 0]}},
+            "search": {"method": "random"},
+        },
+        "parameters.beta.values",
+        "q must be > 0",
+    ),
+    (
+        "command for a built-in backend",
+        {"command": ["python", "x.py"]},
+        "command",
+        "only the command backend",
+    ),
+    ("resources typo", {"resources": {"mem": 100}}, "resources.mem", "did you mean"),
     ("broken YAML", "name: x\nparameters: {beta: [\n", "spec.yaml", "broken YAML"),
     ("empty file", "", "spec.yaml", "empty"),
     ("a list, not a mapping", "- a\n- b\n", "spec.yaml", "mapping"),

@@ -167,3 +167,24 @@ def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_pat
     best = yaml.safe_load((tmp_path / "first" / "results" / name / "best_config.yaml").read_text())
     assert best["config"]["max_steps"] == 90
     assert (tmp_path / "first" / "results" / name / "figures" / "rungs.png").is_file()
+
+
+@pytest.mark.slow
+def test_warm_start_gives_the_cold_objectives_with_less_compute(tmp_path, write_spec):
+    """On the synthetic backend a resumed curve equals a cold one, so only compute differs."""
+    tables = {}
+    for warm in (False, True):
+        doc = adaptive_spec("hyperband", "warm" if warm else "cold")
+        doc["search"]["warm_start"] = warm
+        spec = write_spec(doc, name=f"{warm}.yaml")
+        result = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
+        assert result.returncode == 0, result.stderr[-3000:]
+        tables[warm] = pd.read_csv(tmp_path / "results" / doc["name"] / "objectives.csv")
+    cold, warm = tables[False], tables[True]
+    columns = ["config_id", "max_steps", "final_reward", "reward_auc", "kl_max", "wall_time_s"]
+    pd.testing.assert_frame_equal(cold[columns], warm[columns])
+    assert (warm["steps_trained"] <= warm["max_steps"]).all()
+    assert warm["steps_trained"].sum() < cold["steps_trained"].sum() == cold["max_steps"].sum()
+    promoted = warm["stage"] > 0  # lineage is part of a promoted trial's id
+    assert set(warm[promoted]["trial_id"]).isdisjoint(cold["trial_id"])
+    assert set(warm[~promoted]["trial_id"]) <= set(cold["trial_id"])

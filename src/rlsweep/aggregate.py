@@ -38,7 +38,7 @@ def check_intact(seed_dir: Path, status: dict) -> None:
 
 def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
     """Objectives of one trial over the tune seeds; missing seeds make it ``pending``."""
-    per_seed, statuses, reasons = [], [], []
+    per_seed, statuses, reasons, trained = [], [], [], []
     for seed in spec.seeds_tune:
         seed_dir = dirs.seed(trial.id, seed)
         status_path = seed_dir / "status.json"
@@ -48,6 +48,8 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
         status = json.loads(status_path.read_text())
         check_intact(seed_dir, status)
         statuses.append(status["status"])
+        if "steps_trained" in status:
+            trained.append(status["steps_trained"])
         if status.get("reason"):
             reasons.append(f"seed {seed}: {status['reason']}")
         per_seed.append(seed_objectives(read_metrics(seed_dir / "metrics.jsonl")))
@@ -62,6 +64,8 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
     row["n_seeds"] = len(per_seed)
     row.update(trial_objectives(per_seed) if per_seed else dict.fromkeys(OBJECTIVE_COLUMNS))
     row["reason"] = "; ".join(reasons)
+    if trained:
+        row["steps_trained"] = sum(trained) / len(trained)
     return row
 
 
@@ -74,7 +78,7 @@ def sweep_trials(spec: Spec, dirs: SweepDirs) -> list[tuple[Trial, dict]]:
     search, seen, out = Search(spec, dirs), set(), []
     for rung in search.finished_rungs():
         for entry in rung["trials"]:
-            trial = search.trial(entry["params"], rung["budget"])
+            trial = search.trial(entry["params"], rung["budget"], rung["bracket"], rung["stage"])
             if trial.id in seen:
                 continue
             seen.add(trial.id)
@@ -114,8 +118,26 @@ def objectives_table(spec: Spec, dirs: SweepDirs):
     return pd.DataFrame(rows)
 
 
+def compute_summary(spec: Spec, table) -> str | None:
+    """Steps actually trained against a cold start, when a warm start saved some."""
+    if "steps_trained" not in table.columns or spec.search["fidelity"] not in table.columns:
+        return None
+    seeds = len(spec.seeds_tune)
+    trained = float(table["steps_trained"].sum()) * seeds
+    cold = float(table[spec.search["fidelity"]].sum()) * seeds
+    if trained >= cold:
+        return None
+    return (
+        f"warm start trained {trained:g} of {cold:g} steps "
+        f"({100 * (1 - trained / cold):.0f}% saved)"
+    )
+
+
 def write_objectives(spec: Spec, dirs: SweepDirs) -> Path:
     table = objectives_table(spec, dirs)
+    summary = compute_summary(spec, table)
+    if summary:
+        print(summary)
     atomic_write_text(dirs.objectives, table.to_csv(index=False, float_format="%.6g"))
     return dirs.objectives
 

@@ -71,31 +71,37 @@ def cmd_build_model(args) -> int:
 
 def cmd_train(args) -> int:
     from rlsweep.design import find_trial
-    from rlsweep.trial import atomic_write_json, run_trial
+    from rlsweep.trial import run_trial, write_params
 
     spec = _spec(args)
     dirs = _dirs(args, spec)
     trial = find_trial(spec, args.trial, dirs.trial(args.trial) / "params.json")
     out = Path(args.out) if args.out else dirs.seed(trial.id, args.seed)
     params_path = out.parent / "params.json"
-    record = {
-        "trial_id": trial.id,
-        "label": trial.label,
-        "backend": spec.backend,
-        "params": trial.params,
-        "config": trial.config,
-    }
-    if not params_path.is_file():
-        atomic_write_json(params_path, record)
+    write_params(params_path, trial, spec.backend)
     threads = args.threads or spec.threads
     print(
         f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)", flush=True
     )
+    from rlsweep.search import MULTI_FIDELITY
     from rlsweep.spec import get_dotted
 
     budget = get_dotted(trial.config, spec.search["fidelity"])
+    warm = bool(spec.search["warm_start"]) and spec.search["method"] in MULTI_FIDELITY
+    resume_from = dirs.seed(trial.warm_start_from, args.seed) if trial.warm_start_from else None
+    if resume_from is not None and not (resume_from / "status.json").is_file():
+        raise SpecError("trial", f"{trial.id} resumes from {resume_from}, which has not finished")
     _write_snapshot(spec, dirs)
-    status = run_trial(trial, spec.backend, args.seed, out, threads, budget=budget)
+    status = run_trial(
+        trial,
+        spec.backend,
+        args.seed,
+        out,
+        threads,
+        budget=budget,
+        resume_from=resume_from,
+        save_checkpoint=warm,
+    )
     print(f"{status.value}: {out}", flush=True)
     return 0
 

@@ -23,15 +23,20 @@ class Trial:
     id: str
     params: dict
     config: dict
+    #: id of the lower-rung trial this one resumes from (warm start), else None
+    warm_start_from: str | None = None
 
     @property
     def label(self) -> str:
         return trial_label(self.params)
 
 
-def trial_id(backend: str, config: dict) -> str:
-    digest = hashlib.sha256(canonical_json({"backend": backend, "config": config}).encode())
-    return digest.hexdigest()[:12]
+def trial_id(backend: str, config: dict, warm_start_from: str | None = None) -> str:
+    """Hash of backend and full config (and, for a warm-started trial, what it resumed from)."""
+    record = {"backend": backend, "config": config}
+    if warm_start_from:
+        record["warm_start_from"] = warm_start_from
+    return hashlib.sha256(canonical_json(record).encode()).hexdigest()[:12]
 
 
 def trial_label(params: dict) -> str:
@@ -45,11 +50,16 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def make_trial(spec: Spec, params: dict) -> Trial:
+def make_trial(spec: Spec, params: dict, warm_start_from: str | None = None) -> Trial:
     config = copy.deepcopy(spec.base)
     for key, value in params.items():
         set_dotted(config, key, value)
-    return Trial(id=trial_id(spec.backend, config), params=dict(params), config=config)
+    return Trial(
+        id=trial_id(spec.backend, config, warm_start_from),
+        params=dict(params),
+        config=config,
+        warm_start_from=warm_start_from,
+    )
 
 
 def expand(spec: Spec) -> list[Trial]:
@@ -96,8 +106,9 @@ def find_trial(spec: Spec, trial_id_: str, params_path=None) -> Trial:
 
     if params_path is not None and Path(params_path).is_file():
         record = json.loads(Path(params_path).read_text())
-        trial = Trial(trial_id_, record["params"], record["config"])
-        if trial_id(spec.backend, trial.config) != trial_id_:
+        warm = record.get("warm_start_from")
+        trial = Trial(trial_id_, record["params"], record["config"], warm)
+        if trial_id(spec.backend, trial.config, warm) != trial_id_:
             raise SpecError(
                 str(params_path),
                 "config does not hash to its trial id; it was "

@@ -174,6 +174,7 @@ SEARCH_DEFAULTS = {
     "min_rank_correlation": 0.5,
     "bohb": {},
     "tpe": {},
+    "warm_start": False,
 }
 
 
@@ -188,6 +189,15 @@ def _check_search(search: dict, parameters, base: dict, backend) -> dict:
             p.grid()  # raises for non-enumerable strategies
     if method in MODEL_BASED:
         check_mappable(parameters, method)
+    if search["warm_start"] and method not in MULTI_FIDELITY:
+        raise SpecError(
+            "search.warm_start",
+            f"only multi-fidelity methods resume a lower rung; {method} trains every trial once",
+        )
+    if search["warm_start"] and not backend.can_resume:
+        raise SpecError(
+            "search.warm_start", f"the {backend.name} backend cannot resume; set warm_start: false"
+        )
     if method not in ADAPTIVE:
         return search
     fidelity = search["fidelity"]
@@ -279,7 +289,10 @@ def _explain(error) -> SpecError:
         allowed = sorted(schema_part.get("properties", {}))
         extra = sorted(set(value) - set(allowed))
         key = extra[0]
-        hint = get_close_matches(str(key), allowed, n=1)
+        hint = (
+            get_close_matches(str(key), allowed, n=1)
+            or [a for a in allowed if a.startswith(str(key))][:1]
+        )
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed keys: {', '.join(allowed)}"
         where = f"{path}.{key}" if path != "(top level)" else str(key)
         return SpecError(where, f"unknown key {key!r}; {fix}")
@@ -297,6 +310,8 @@ def _explain(error) -> SpecError:
         return SpecError(
             path, f"expected {error.validator_value}, got {type(value).__name__} {value!r}"
         )
+    if kind == "exclusiveMinimum":
+        return SpecError(path, f"must be > {error.validator_value}, got {value!r}")
     if kind == "minimum":
         return SpecError(path, f"must be >= {error.validator_value}, got {value!r}")
     if kind in ("minItems", "minProperties"):

@@ -23,7 +23,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -55,6 +55,32 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, obj: dict, sort_keys: bool = True) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
+
+
+def write_params(path: Path, trial: Trial, backend: str) -> None:
+    """A trial's params.json (what the command backend hands its program); written once."""
+    if Path(path).is_file():
+        return
+    record = {
+        "trial_id": trial.id,
+        "label": trial.label,
+        "backend": backend,
+        "params": trial.params,
+        "config": trial.config,
+        "warm_start_from": trial.warm_start_from,
+    }
+    atomic_write_json(path, record)
+
+
+def resumed_rows(resume_from: Path) -> list[dict]:
+    """The lower-rung rows a warm-started trial starts from (its own curve so far)."""
+    import json as _json
+
+    status = _json.loads((resume_from / "status.json").read_text())
+    if status["status"] != Status.OK.value:
+        raise RuntimeError(f"cannot resume from {resume_from}: it {status['status']}")
+    with open(resume_from / "metrics.jsonl") as fh:
+        return [_json.loads(line) for line in fh if line.strip()]
 
 
 class MetricsLog:
@@ -107,6 +133,12 @@ class TrainContext:
     work_dir: Path
     #: value of the fidelity key for this trial (None when the search has no budget)
     budget: float | int | None = None
+    #: warm start: the lower-rung seed directory to resume from
+    resume_from: Path | None = None
+    #: warm start: keep what a promoted trial needs to resume from this one
+    save_checkpoint: bool = False
+    #: what the backend reports for status.json (steps_trained, resumed_from, ...)
+    info: dict = field(default_factory=dict)
 
 
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -134,6 +166,8 @@ def run_trial(
     threads: int = 1,
     train: Callable[[TrainContext], None] | None = None,
     budget: float | int | None = None,
+    resume_from: Path | None = None,
+    save_checkpoint: bool = False,
 ) -> Status:
     """Train one trial on one seed and write its results atomically into ``out_dir``."""
     out_dir = Path(out_dir)
@@ -147,7 +181,9 @@ def run_trial(
         train = import_module(BACKENDS[backend].module).train
     log = MetricsLog(out_dir / "metrics.jsonl")
     started = time.time()
-    context = TrainContext(trial.config, seed, log, threads, out_dir, budget)
+    context = TrainContext(
+        trial.config, seed, log, threads, out_dir, budget, resume_from, save_checkpoint
+    )
     try:
         train(context)
     except Exception as exc:
@@ -181,6 +217,7 @@ def run_trial(
             "config_hash": trial_config_hash(trial.config),
             "code": code_fingerprint(backend, trial.config),
             "rows": log.rows,
+            **context.info,
             "metrics_bytes": metrics_bytes,
             "host": socket.gethostname(),
             "threads": threads,

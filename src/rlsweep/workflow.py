@@ -9,6 +9,7 @@ path to the CLI, which reloads it (cheap, deterministic).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -63,6 +64,16 @@ class Sweep:
         """Conda env file for training jobs (relative to workflow/rules/)."""
         light = self.spec.backend == "synthetic"
         return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
+
+    def warm_start_input(self, trial_id: str, seed: str) -> list[str]:
+        """The lower-rung result a warm-started trial resumes from (named in its params.json)."""
+        if not (self.adaptive and self.spec.search["warm_start"]):
+            return []
+        params = self.dirs.trial(trial_id) / "params.json"
+        if not params.is_file():
+            return []
+        lower = json.loads(params.read_text()).get("warm_start_from")
+        return [str(self.dirs.seed(lower, int(seed)) / "status.json")] if lower else []
 
     def train_resources(self) -> dict:
         """Snakemake resources of a trial job; memory grows with each retry."""

@@ -16,6 +16,9 @@ rule train_trial:
     input:
         spec=ancient(SPEC),
         model=SWEEP.model_inputs(),
+        warm_start=lambda wildcards: SWEEP.warm_start_input(
+            wildcards.trial, wildcards.seed
+        ),
     output:
         metrics=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/metrics.jsonl",
         status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",

@@ -24,6 +24,8 @@ class BackendInfo:
     needs_tiny_model: bool = False
     #: whether any key is accepted (a user's own program decides)
     open_keys: bool = False
+    #: whether a trial can resume from a lower-budget run (search.warm_start)
+    can_resume: bool = True
     #: default per-trial resources (spec `resources:` overrides them)
     resources: dict = field(default_factory=lambda: {"mem_mb": 1000, "runtime": 30, "gpus": 0})
 
@@ -92,5 +94,6 @@ BACKENDS: dict[str, BackendInfo] = {
         summary="any training program: argv template, RLSWEEP_* variables, metrics JSONL",
         own_keys=frozenset({"command"}),
         open_keys=True,
+        can_resume=False,
     ),
 }

@@ -13,7 +13,7 @@ import copy
 import time
 
 from rlsweep.backends import tiny
-from rlsweep.trial import TrainContext
+from rlsweep.trial import TrainContext, resumed_rows
 
 OWN_KEYS = ("model", "task", "kl_every")
 #: trl keys we log as they are; the run summary row (train_runtime...) is skipped
@@ -43,17 +43,37 @@ def train(ctx: TrainContext) -> None:
     def pattern_reward(completions, **_):
         return [tiny.pattern_reward(c, target, length) for c in completions]
 
+    checkpoint, earlier = None, []
+    if ctx.resume_from is not None:  # warm start from the same config one rung lower
+        earlier = resumed_rows(ctx.resume_from)
+        found = sorted((ctx.resume_from / "trainer").glob("checkpoint-*"))
+        if not found:
+            raise RuntimeError(
+                f"no trainer checkpoint under {ctx.resume_from}; its rung ran "
+                "without search.warm_start"
+            )
+        checkpoint = str(found[-1])
+        for row in earlier:
+            ctx.log.log(row)
+        ctx.info["resumed_from"] = checkpoint
+    ctx.info["steps_trained"] = int(config["max_steps"]) - (earlier[-1]["step"] if earlier else 0)
+    saving = (
+        {"save_strategy": "steps", "save_steps": int(config["max_steps"])}
+        if ctx.save_checkpoint
+        else {"save_strategy": "no"}
+    )
     args = GRPOConfig(
         output_dir=str(ctx.work_dir / "trainer"),
         seed=ctx.seed,
         data_seed=ctx.seed,
         use_cpu=not torch.cuda.is_available(),
         report_to=[],
-        save_strategy="no",
         disable_tqdm=True,
+        **saving,
         **config,
     )
-    started = time.perf_counter()
+    wall_offset = float(earlier[-1].get("wall_time_s", 0.0)) if earlier else 0.0
+    started = time.perf_counter() - wall_offset
     pending_kl: dict = {}
 
     class LogToMetrics(TrainerCallback):
@@ -82,7 +102,7 @@ def train(ctx: TrainContext) -> None:
         processing_class=tokenizer,
         callbacks=[LogToMetrics()],
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=checkpoint)
 
 
 def kl_to_reference(model, reference, tokenizer, prompts, length, seed) -> float:

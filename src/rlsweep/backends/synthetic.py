@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from rlsweep.spec import canonical_json
-from rlsweep.trial import TrainContext
+from rlsweep.trial import TrainContext, resumed_rows
 
 
 def _noise_key(config: dict) -> int:
@@ -97,7 +97,16 @@ def _injected_crash(config: dict) -> bool:
 
 def train(ctx: TrainContext) -> None:
     pause = float(ctx.config.get("sleep_per_step", 0.0))
+    done = 0
+    if ctx.resume_from is not None:  # warm start: the lower rung's rows are our prefix
+        for row in resumed_rows(ctx.resume_from):
+            ctx.log.log(row)
+            done = row["step"]
+        ctx.info["resumed_from"] = str(ctx.resume_from)
+    ctx.info["steps_trained"] = int(ctx.config["max_steps"]) - done
     for row in curve(ctx.config, ctx.seed):
+        if row["step"] <= done:
+            continue  # drawn, not trained: keeps the noise stream identical to a cold run
         if _injected_crash(ctx.config) and row["step"] > 3:
             raise RuntimeError(f"injected crash ({FAULT_VARIABLE}={os.environ[FAULT_VARIABLE]})")
         ctx.log.log(row)

@@ -38,7 +38,7 @@ from rlsweep.search.proposers import (
 )
 from rlsweep.search.schedule import Stage, hyperband
 from rlsweep.spec import Spec, canonical_json, get_dotted
-from rlsweep.trial import atomic_write_json
+from rlsweep.trial import atomic_write_json, write_params
 
 
 def config_id(params: dict) -> str:
@@ -92,11 +92,21 @@ class Search:
         return self.last_rungs()[: max(upto, 0)]
 
     # -- trials -----------------------------------------------------------
-    def trial(self, params: dict, budget: float) -> Trial:
-        """A config at a budget (params in spec order, then the fidelity key)."""
+    def trial(
+        self, params: dict, budget: float, bracket: int | None = None, stage: int = 0
+    ) -> Trial:
+        """A config at a budget (params in spec order, then the fidelity key).
+
+        With ``search.warm_start`` a promoted trial (stage > 0) resumes from the same
+        config one rung lower, and that lineage is part of its id.
+        """
         ordered = {p.name: params[p.name] for p in self.spec.parameters}
         ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
-        return make_trial(self.spec, ordered)
+        warm_from = None
+        if self.spec.search.get("warm_start") and bracket is not None and stage > 0:
+            lower = self.brackets[bracket][stage - 1].budget
+            warm_from = self.trial(params, lower, bracket, stage - 1).id
+        return make_trial(self.spec, ordered, warm_from)
 
     def stage_trials(self, bracket: int, stage: int) -> list[tuple[dict, Trial]]:
         """(params, trial) of a stage: proposals for stage 0, else the previous rung's promoted."""
@@ -108,7 +118,7 @@ class Search:
             doc = json.loads(self.rung_path(bracket, stage - 1).read_text())
             by_id = {t["config_id"]: t["params"] for t in doc["trials"]}
             chosen = [by_id[c] for c in doc["promoted"]]
-        return [(params, self.trial(params, budget)) for params in chosen]
+        return [(params, self.trial(params, budget, bracket, stage)) for params in chosen]
 
     def stage_status_files(self, bracket: int, stage: int) -> list[str]:
         return [
@@ -118,18 +128,7 @@ class Search:
         ]
 
     def _write_params(self, trial: Trial) -> None:
-        path = self.dirs.trial(trial.id) / "params.json"
-        if not path.is_file():
-            atomic_write_json(
-                path,
-                {
-                    "trial_id": trial.id,
-                    "label": trial.label,
-                    "backend": self.spec.backend,
-                    "params": trial.params,
-                    "config": trial.config,
-                },
-            )
+        write_params(self.dirs.trial(trial.id) / "params.json", trial, self.spec.backend)
 
     # -- proposing --------------------------------------------------------
     def history(self, before_bracket: int) -> list[Result]:
@@ -158,7 +157,7 @@ class Search:
             proposals = propose_tpe(spec.parameters, n, history, s["seed"], bracket, s["tpe"])
         rows = []
         for proposal in proposals:
-            trial = self.trial(proposal.params, budget)
+            trial = self.trial(proposal.params, budget, bracket, 0)
             self._write_params(trial)
             rows.append(
                 {
@@ -224,7 +223,9 @@ class Search:
         if not last:
             by_id = {r["config_id"]: r["params"] for r in rows}
             for cid in promoted:
-                self._write_params(self.trial(by_id[cid], stages[stage + 1].budget))
+                self._write_params(
+                    self.trial(by_id[cid], stages[stage + 1].budget, bracket, stage + 1)
+                )
         rho, warning = self._fidelity_check(bracket, stage, rows)
         doc = {
             "bracket": bracket,
