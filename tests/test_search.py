@@ -205,3 +205,40 @@ def test_spearman_against_the_previous_budget_warns_when_low_budgets_mislead(sea
     rung = json.loads(path.read_text())
     assert rung["spearman_vs_previous"] == pytest.approx(-1.0)
     assert "low budgets mislead" in warning and rung["warning"] == warning
+
+
+def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
+    doc = synthetic_spec(
+        search={
+            "method": "hyperband",
+            "min_budget": 10,
+            "max_budget": 90,
+            "eta": 3,
+            "iterations": 4,
+            "drop_misleading_rungs": True,
+        }
+    )
+    doc["parameters"] = {"learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]}}
+    spec = parse_spec(doc)
+    search = Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+    assert search.proposal_inputs(3) == search.last_rungs()[:3]  # now waits for history
+    for bracket, stages in enumerate(search.brackets[:3]):
+        for stage in range(len(stages)):
+            misleading = bracket == 0 and stage == 1
+            atomic_write_json(
+                search.rung_path(bracket, stage),
+                {
+                    "budget": stages[stage].budget,
+                    "trials": [],
+                    "spearman_vs_previous": -0.5 if misleading else 0.9,
+                    **({"warning": "low budgets mislead"} if misleading else {}),
+                },
+            )
+    search.propose(3)  # bracket 3 starts at budget 10 again: 9 -> 3 -> 1
+    proposals = json.loads(search.proposals_path(3).read_text())
+    assert "Spearman -0.50 against budget 10" in proposals["dropped_stage0"]
+    assert len(proposals["proposals"]) == 3  # only what rung 1 takes
+    assert search.stage_trials(3, 0) == []
+    rung = json.loads(search.promote(3, 0)[0].read_text())
+    assert rung["dropped"] and len(rung["promoted"]) == 3
+    assert [t.config["max_steps"] for _, t in search.stage_trials(3, 1)] == [30, 30, 30]

@@ -175,6 +175,7 @@ SEARCH_DEFAULTS = {
     "bohb": {},
     "tpe": {},
     "warm_start": False,
+    "drop_misleading_rungs": False,
 }
 
 

@@ -86,7 +86,7 @@ class Search:
 
     def proposal_inputs(self, bracket: int) -> list[str]:
         """Rung files bracket ``bracket`` must wait for before proposing."""
-        if self.spec.search["method"] == "hyperband":
+        if not self._uses_history():
             return []  # random proposals use no results: all brackets may run at once
         upto = bracket - self.spec.search["concurrent_brackets"] + 1
         return self.last_rungs()[: max(upto, 0)]
@@ -103,7 +103,8 @@ class Search:
         ordered = {p.name: params[p.name] for p in self.spec.parameters}
         ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
         warm_from = None
-        if self.spec.search.get("warm_start") and bracket is not None and stage > 0:
+        skipped = stage == 1 and bracket is not None and self.dropped(bracket) is not None
+        if self.spec.search.get("warm_start") and bracket is not None and stage > 0 and not skipped:
             lower = self.brackets[bracket][stage - 1].budget
             warm_from = self.trial(params, lower, bracket, stage - 1).id
         return make_trial(self.spec, ordered, warm_from)
@@ -111,14 +112,39 @@ class Search:
     def stage_trials(self, bracket: int, stage: int) -> list[tuple[dict, Trial]]:
         """(params, trial) of a stage: proposals for stage 0, else the previous rung's promoted."""
         budget = self.brackets[bracket][stage].budget
+        proposals = json.loads(self.proposals_path(bracket).read_text())
         if stage == 0:
-            doc = json.loads(self.proposals_path(bracket).read_text())
-            chosen = [p["params"] for p in doc["proposals"]]
+            if proposals.get("dropped_stage0"):
+                return []  # the lowest budget misled earlier brackets: not trained here
+            chosen = [p["params"] for p in proposals["proposals"]]
         else:
             doc = json.loads(self.rung_path(bracket, stage - 1).read_text())
-            by_id = {t["config_id"]: t["params"] for t in doc["trials"]}
+            by_id = {p["config_id"]: p["params"] for p in proposals["proposals"]}
+            by_id.update({t["config_id"]: t["params"] for t in doc["trials"]})
             chosen = [by_id[c] for c in doc["promoted"]]
         return [(params, self.trial(params, budget, bracket, stage)) for params in chosen]
+
+    def dropped(self, bracket: int) -> str | None:
+        """Why this bracket skipped its lowest rung (drop_misleading_rungs), or None."""
+        path = self.proposals_path(bracket)
+        return json.loads(path.read_text()).get("dropped_stage0") if path.is_file() else None
+
+    def _uses_history(self) -> bool:
+        s = self.spec.search
+        return s["method"] != "hyperband" or s["drop_misleading_rungs"]
+
+    def _misleading(self, budget: float, upto: int) -> str | None:
+        """A finished rung of brackets < upto showing that ``budget`` ranks trials badly."""
+        for bracket in range(upto):
+            for stage in range(1, len(self.brackets[bracket])):
+                doc = json.loads(self.rung_path(bracket, stage).read_text())
+                lower = self.brackets[bracket][stage - 1].budget
+                if doc.get("warning") and lower == budget:
+                    return (
+                        f"bracket {bracket} rung {stage}: Spearman "
+                        f"{doc['spearman_vs_previous']:.2f} against budget {budget:g}"
+                    )
+        return None
 
     def stage_status_files(self, bracket: int, stage: int) -> list[str]:
         return [
@@ -145,8 +171,13 @@ class Search:
         spec, s = self.spec, self.spec.search
         stages = self.brackets[bracket]
         n, budget = stages[0].n, stages[0].budget
-        upto = max(bracket - s["concurrent_brackets"] + 1, 0)
+        upto = max(bracket - s["concurrent_brackets"] + 1, 0) if self._uses_history() else 0
         history = [] if s["method"] == "hyperband" else self.history(upto)
+        dropped = None
+        if s["drop_misleading_rungs"] and len(stages) > 1:
+            dropped = self._misleading(budget, upto)
+            if dropped:
+                n = stages[1].n  # propose only what the next rung takes, untrained at budget
         if s["method"] == "hyperband":
             proposals = propose_random(spec.parameters, n, s["seed"], bracket)
         elif s["method"] == "bohb":
@@ -177,6 +208,7 @@ class Search:
                 "fidelity": s["fidelity"],
                 "history_size": len(history),
                 "history_brackets": list(range(upto)),
+                "dropped_stage0": dropped,
                 "proposals": rows,
             },
         )
@@ -186,6 +218,8 @@ class Search:
     def promote(self, bracket: int, stage: int) -> tuple[Path, str | None]:
         """Rank stage ``stage`` of ``bracket`` and promote the best ok trials to the next."""
         spec, stages = self.spec, self.brackets[bracket]
+        if stage == 0 and self.dropped(bracket):
+            return self._pass_through(bracket), None
         rows = []
         for params, trial in self.stage_trials(bracket, stage):
             row = trial_row(spec, trial, self.dirs)
@@ -245,6 +279,32 @@ class Search:
         path = self.rung_path(bracket, stage)
         atomic_write_json(path, doc)
         return path, warning
+
+    def _pass_through(self, bracket: int) -> Path:
+        """Rung 0 of a bracket whose lowest budget was dropped: promote every proposal."""
+        proposals = json.loads(self.proposals_path(bracket).read_text())["proposals"]
+        stages = self.brackets[bracket]
+        for p in proposals:
+            self._write_params(self.trial(p["params"], stages[1].budget, bracket, 1))
+        path = self.rung_path(bracket, 0)
+        atomic_write_json(
+            path,
+            {
+                "bracket": bracket,
+                "stage": 0,
+                "budget": stages[0].budget,
+                "fidelity": self.spec.search["fidelity"],
+                "fidelity_value": fidelity_value(self.spec, stages[0].budget),
+                "metric": self.spec.metric,
+                "mode": self.spec.mode,
+                "n_promote": len(proposals),
+                "promoted": [p["config_id"] for p in proposals],
+                "spearman_vs_previous": None,
+                "dropped": self.dropped(bracket),
+                "trials": [],
+            },
+        )
+        return path
 
     def _fidelity_check(self, bracket: int, stage: int, rows: list[dict]):
         """Spearman of this rung's objectives against the same configs one budget lower."""
