@@ -68,6 +68,39 @@ def test_synthetic_sweep_runs_end_to_end_and_reruns_nothing(tmp_path, write_spec
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # confirmation used exactly the test seeds, and only for the planned configs
+    plan = json.loads((root / "confirm" / "plan.json").read_text())
+    assert [t["role"] for t in plan["trials"]] == ["best", "baseline"]
+    assert plan["trials"][0]["search_trial_id"] == best["trial_id"]
+    seed_dirs = {p.name for p in (root / "confirm").glob("*/seed_*")}
+    assert seed_dirs == {"seed_100", "seed_101"}
+    results = pd.read_csv(root / "tables" / "results.csv")
+    assert list(results["n_seeds"]) == [2, 2]
+    provenance = json.loads((root / "tables" / "provenance.json").read_text())
+    assert provenance["seeds"] == {"tune": [0, 1], "test": [100, 101]}
+    assert {r["trial_id"] for r in provenance["rows"]} == {t["trial_id"] for t in plan["trials"]}
+    assert provenance["versions"]["snakemake"] and "commit" in provenance["git"]
+    assert (root / "figures" / "test_curves.png").is_file()
+
+    # reproducible to the byte: a fresh run elsewhere gives identical tables
+    other = tmp_path / "again"
+    assert run_snakemake(other, "--cores", "2", "--configfile", str(spec)).returncode == 0
+    for name in (
+        "tables/results.csv",
+        "tables/results.md",
+        "tables/results.tex",
+        "pareto.csv",
+        "objectives.csv",
+    ):
+        assert (other / "results" / "e2e_syn" / name).read_bytes() == (root / name).read_bytes()
+
+    report = run_snakemake(
+        tmp_path, "--report", str(tmp_path / "report.html"), "--configfile", str(spec)
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text(errors="ignore")
+    assert "results.md" in html and "learning_curves.png" in html
+
 
 @pytest.mark.slow
 def test_bad_spec_through_snakemake_shows_the_line_and_writes_nothing(tmp_path, write_spec):

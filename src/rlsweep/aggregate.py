@@ -18,7 +18,7 @@ from rlsweep.objectives import (
     seed_objectives,
     trial_objectives,
 )
-from rlsweep.spec import Spec
+from rlsweep.spec import Spec, satisfies
 from rlsweep.trial import atomic_write_text
 
 
@@ -148,18 +148,33 @@ def read_objectives(dirs: SweepDirs):
     return pd.read_csv(dirs.objectives, dtype={"trial_id": str})
 
 
-def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
-    """The best ok trial with its full trainer config, objectives and seeds."""
+def ranked_candidates(spec: Spec, table):
+    """Ok trials with a finite objective that meet the constraints, best first.
+
+    Adaptive searches compare trials at the largest budget only.
+    """
     ok = table[table["status"] == "ok"]
     ok = ok[ok[spec.metric].apply(lambda v: isinstance(v, float) and math.isfinite(v))]
+    if "budget" in ok.columns:
+        ok = ok[ok["budget"] == ok["budget"].max()]
     if ok.empty:
         raise RuntimeError(
             f"no trial of {spec.name!r} finished with a finite {spec.metric}; "
             "see objectives.csv and `rlsweep status`"
         )
-    if "budget" in ok.columns:
-        ok = ok[ok["budget"] == ok["budget"].max()]
-    best = ok.iloc[0]
+    allowed = ok[ok.apply(lambda row: satisfies(row.to_dict(), spec.constraints), axis=1)]
+    if allowed.empty:
+        shown = ", ".join(f"{n} {op} {b:g}" for n, op, b in spec.constraints)
+        raise SpecError(
+            "objective.constraints",
+            f"no finished trial meets {shown}; loosen them or widen the search",
+        )
+    return allowed
+
+
+def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
+    """The best ok trial with its full trainer config, objectives and seeds."""
+    best = ranked_candidates(spec, table).iloc[0]
     trial = next(t for t, _ in sweep_trials(spec, dirs) if t.id == best["trial_id"])
     return {
         "name": spec.name,
@@ -173,8 +188,29 @@ def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
         "seeds": {"tune": list(spec.seeds_tune), "test": list(spec.seeds_test)},
         "n_trials": int(len(table)),
         "n_ok": int((table["status"] == "ok").sum()),
+        "constraints": [f"{n} {op} {b:g}" for n, op, b in spec.constraints],
         "spec_hash": spec.spec_hash,
     }
+
+
+def pareto_front(spec: Spec, table):
+    """Ok trials that no other ok trial beats on every objective (main + secondary)."""
+    from rlsweep.spec import OBJECTIVES
+
+    names = [spec.metric, *[m for m in spec.secondary if m != spec.metric]]
+    signs = [
+        1.0 if (spec.mode if m == spec.metric else OBJECTIVES[m]) == "max" else -1.0 for m in names
+    ]
+    ok = table[table["status"] == "ok"].dropna(subset=names)
+    if "budget" in ok.columns and not ok.empty:
+        ok = ok[ok["budget"] == ok["budget"].max()]
+    points = ok[names].to_numpy(float) * signs
+    keep = []
+    for i, p in enumerate(points):
+        dominated = any((q >= p).all() and (q > p).any() for j, q in enumerate(points) if j != i)
+        keep.append(not dominated)
+    columns = ["trial_id", "label", *names]
+    return ok[keep][columns]
 
 
 def _clean(value):

@@ -75,8 +75,8 @@ def cmd_train(args) -> int:
 
     spec = _spec(args)
     dirs = _dirs(args, spec)
-    trial = find_trial(spec, args.trial, dirs.trial(args.trial) / "params.json")
-    out = Path(args.out) if args.out else dirs.seed(trial.id, args.seed)
+    out = Path(args.out) if args.out else dirs.seed(args.trial, args.seed)
+    trial = find_trial(spec, args.trial, out.parent / "params.json")
     params_path = out.parent / "params.json"
     write_params(params_path, trial, spec.backend)
     threads = args.threads or spec.threads
@@ -134,9 +134,33 @@ def cmd_aggregate(args) -> int:
 
 def cmd_best(args) -> int:
     from rlsweep.aggregate import write_best_config
+    from rlsweep.confirm import write_plan
 
     spec = _spec(args)
-    print(f"wrote {write_best_config(spec, _dirs(args, spec))}")
+    dirs = _dirs(args, spec)
+    print(f"wrote {write_best_config(spec, dirs)}")
+    print(f"wrote {write_plan(spec, dirs)}")
+    return 0
+
+
+def cmd_plot_confirmation(args) -> int:
+    from rlsweep.plots import plot_test_curves
+
+    spec = _spec(args)
+    dirs = _dirs(args, spec)
+    path = dirs.figures / "test_curves.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot_test_curves(spec, dirs, path)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_tables(args) -> int:
+    from rlsweep.tables import write_tables
+
+    spec = _spec(args)
+    for path in write_tables(spec, _dirs(args, spec)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -207,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
     p.add_argument("--out", help="seed directory (default: results/<name>/trials/<id>/seed_<k>)")
     with_spec("aggregate", cmd_aggregate, "compute objectives.csv from the trial results")
-    with_spec("best", cmd_best, "write best_config.yaml from objectives.csv")
+    with_spec("best", cmd_best, "write best_config.yaml and the confirmation plan")
+    with_spec("tables", cmd_tables, "paper tables from the test-seed confirmations")
+    with_spec(
+        "plot-confirmation",
+        cmd_plot_confirmation,
+        "learning curves of the confirmed configs on the test seeds",
+    )
     with_spec("plot", cmd_plot, "render the comparison figures into figures/")
     p = with_spec("propose", cmd_propose, "adaptive search: propose a bracket's configs")
     p.add_argument("--bracket", required=True, type=int)

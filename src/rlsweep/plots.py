@@ -9,7 +9,15 @@ from rlsweep.layout import SweepDirs
 from rlsweep.objectives import read_metrics
 from rlsweep.spec import Spec
 
-FIGURES = ("learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png")
+FIGURES = (
+    "learning_curves.png",
+    "objective_vs_parameters.png",
+    "reward_vs_kl.png",
+    "parallel_coordinates.png",
+    "importance.png",
+    "pareto.png",
+    "anytime.png",
+)
 SMOOTH = 5
 METRIC_LABELS = {
     "final_reward": "final reward (mean of last 10% of steps)",
@@ -191,6 +199,255 @@ def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _at_largest_budget(table):
+    """Adaptive searches compare trials at their largest budget only."""
+    if "budget" in table.columns and not table.empty:
+        return table[table["budget"] == table["budget"].max()]
+    return table
+
+
+def _comparable(spec: Spec, table):
+    """Ok trials with a finite objective, comparable with each other."""
+    return _at_largest_budget(table[table["status"] == "ok"].dropna(subset=[spec.metric]))
+
+
+def _unit_scale(param, values):
+    """Parameter values mapped to [0, 1] (log for log strategies, index for categories)."""
+    import numpy as np
+
+    if param.enumerable:
+        index = {str(v): i for i, v in enumerate(param.values)}
+        x = np.array([index.get(str(v), 0) for v in values], float)
+        return x / max(len(param.values) - 1, 1)
+    x = np.asarray(values, float)
+    if param.is_log:
+        x = np.log(x)
+    low, high = np.nanmin(x), np.nanmax(x)
+    return (x - low) / (high - low) if high > low else np.full_like(x, 0.5)
+
+
+def plot_parallel_coordinates(spec: Spec, table, path: Path) -> None:
+    import numpy as np
+
+    plt, sns = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(6, 2.2 * (len(spec.parameters) + 1)), 5))
+    data = table.copy()
+    names = [p.name for p in spec.parameters] + [spec.metric]
+    if not data.empty:
+        axes_values = [_unit_scale(p, data[p.name]) for p in spec.parameters]
+        objective = data[spec.metric].astype(float).to_numpy()
+        finite = objective[np.isfinite(objective)]
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+        scaled = (objective - low) / (high - low) if high > low else np.full_like(objective, 0.5)
+        cmap = plt.get_cmap("viridis")
+        for i in range(len(data)):
+            ys = [v[i] for v in axes_values] + [scaled[i]]
+            if data["status"].iloc[i] != "ok" or not np.isfinite(scaled[i]):
+                ax.plot(range(len(names)), [*ys[:-1], 0.0], "--", color="tab:red", alpha=0.5)
+            else:
+                ax.plot(range(len(names)), ys, color=cmap(scaled[i]), alpha=0.8)
+        mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(low, high))
+        fig.colorbar(mappable, ax=ax, label=METRIC_LABELS.get(spec.metric, spec.metric))
+    ax.set_xticks(range(len(names)), names, rotation=15)
+    ax.set_ylabel("position in range (log scale for log strategies; 0 = low)")
+    ax.set_title(f"{spec.name}: parameters coloured by {spec.metric} (dashed red: diverged)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parameter_importance(spec: Spec, table) -> dict[str, float]:
+    """Optuna's fANOVA importance (random-forest functional ANOVA) of each parameter.
+
+    fANOVA (Hutter et al. 2014) is the standard in HPO; Optuna's implementation is
+    maintained and needs only scikit-learn. Needs a few trials with distinct values.
+    """
+    import optuna
+
+    from rlsweep.search.spaces import UNMAPPABLE, encode, to_optuna
+
+    params = tuple(p for p in spec.parameters if p.strategy not in UNMAPPABLE)
+    ok = _comparable(spec, table)
+    if len(params) == 0 or len(ok) < 4 or ok[spec.metric].nunique() < 2:
+        return {}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    distributions = to_optuna(params)
+    study = optuna.create_study(direction="maximize" if spec.mode == "max" else "minimize")
+    for _, row in ok.iterrows():
+        values = {p.name: _native(row[p.name], p) for p in params}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=encode(params, values),
+                distributions=distributions,
+                value=float(row[spec.metric]),
+            )
+        )
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+    return optuna.importance.get_param_importances(study, evaluator=evaluator)
+
+
+def _native(value, param):
+    """objectives.csv cell -> the parameter's own value (choices may be numbers or text)."""
+    if param.enumerable:
+        for choice in param.values:
+            if str(choice) == str(value) or (
+                isinstance(choice, (int, float))
+                and not isinstance(choice, bool)
+                and _close(choice, value)
+            ):
+                return choice
+        return param.values[0]
+    return int(value) if param.strategy.endswith("int") else float(value)
+
+
+def _close(a, b) -> bool:
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-6)
+    except (TypeError, ValueError):
+        return False
+
+
+def plot_importance(spec: Spec, table, path: Path) -> None:
+    plt, sns = _pyplot()
+    importance = parameter_importance(spec, table)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * max(len(importance), 1)))
+    if importance:
+        names = list(importance)[::-1]
+        ax.barh(names, [importance[n] for n in names], color="tab:blue")
+        ax.set_xlabel(f"fANOVA importance for {spec.metric} (share of variance)")
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "too few finished trials for fANOVA (need 4 with distinct values)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+    ax.set_title(f"{spec.name}: parameter importance (Optuna fANOVA)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_pareto(spec: Spec, table, path: Path) -> None:
+    from rlsweep.aggregate import pareto_front
+
+    plt, sns = _pyplot()
+    other = next((m for m in spec.secondary if m != spec.metric), "kl_max")
+    ok = _comparable(spec, table).dropna(subset=[other])
+    fig, ax = plt.subplots(figsize=(7, 5))
+    if not ok.empty:
+        ax.scatter(ok[other], ok[spec.metric], color="tab:gray", alpha=0.6, label="trials")
+        front_spec = spec if other in spec.secondary else _with_secondary(spec, other)
+        front = pareto_front(front_spec, table).sort_values(other)
+        ax.plot(
+            front[other],
+            front[spec.metric],
+            "-o",
+            color="tab:orange",
+            label="Pareto front",
+            drawstyle="steps-post",
+        )
+        ax.legend()
+    ax.set_xlabel(METRIC_LABELS.get(other, other))
+    ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
+    ax.set_title(f"{spec.name}: {spec.metric} against {other} (ok trials)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _with_secondary(spec: Spec, name: str) -> Spec:
+    import dataclasses
+
+    return dataclasses.replace(spec, secondary=(name,))
+
+
+def anytime_frame(spec: Spec, table):
+    """Best objective so far against training steps spent, in the order trials ran."""
+    import pandas as pd
+
+    order = ["bracket", "stage"] if "bracket" in table.columns else []
+    data = table.sort_values(order, kind="stable") if order else table
+    fidelity = spec.search["fidelity"]
+    steps_col = "steps_trained" if "steps_trained" in data.columns else fidelity
+    top = data["budget"].max() if "budget" in data.columns else None
+    best, spent, rows = None, 0.0, []
+    for _, row in data.iterrows():
+        steps = row.get(steps_col)
+        if steps is None or not math.isfinite(float(steps)):
+            steps = spec.base.get(fidelity, 0)
+        spent += float(steps) * len(spec.seeds_tune)
+        value = row[spec.metric]
+        incumbent = top is None or row["budget"] == top  # only full-budget results count
+        if (
+            incumbent
+            and row["status"] == "ok"
+            and math.isfinite(value)
+            and (best is None or spec.better(value, best))
+        ):
+            best = value
+        rows.append({"steps": spent, "best": best})
+    return pd.DataFrame(rows)
+
+
+def plot_anytime(spec: Spec, table, path: Path) -> None:
+    plt, sns = _pyplot()
+    data = anytime_frame(spec, table).dropna()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if not data.empty:
+        ax.step(data["steps"], data["best"], where="post", color="tab:blue")
+    ax.set_xlabel("training steps spent (all trials x tune seeds)")
+    ax.set_ylabel(f"best {spec.metric} so far" + (" (at max budget)" if "budget" in table else ""))
+    ax.set_title(f"{spec.name}: anytime best ({spec.search['method']} search)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
+    """Learning curves of the confirmed configs on the test seeds, 95% bootstrap CI band."""
+    import pandas as pd
+
+    from rlsweep.confirm import read_plan
+
+    plt, sns = _pyplot()
+    frames = []
+    for entry in read_plan(dirs):
+        for seed in spec.seeds_test:
+            rows = read_metrics(
+                dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}" / "metrics.jsonl"
+            )
+            frame = pd.DataFrame([r for r in rows if r.get("reward") is not None])
+            if frame.empty:
+                continue
+            frame = frame[["step", "reward"]].copy()
+            frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
+            frame["config"] = f"{entry['role']}: {entry['label']}"
+            frames.append(frame)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if frames:
+        sns.lineplot(
+            data=pd.concat(frames),
+            x="step",
+            y="reward",
+            hue="config",
+            errorbar=("ci", 95),
+            n_boot=1000,
+            seed=0,
+            ax=ax,
+        )
+        ax.legend(fontsize=8, title="band: 95% bootstrap CI over test seeds", title_fontsize=8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"reward (rolling mean over {SMOOTH} logged steps)")
+    ax.set_title(f"{spec.name}: confirmation on held-out seeds {list(spec.seeds_test)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
     from rlsweep.aggregate import read_objectives
     from rlsweep.search.state import Search, is_adaptive
@@ -201,6 +458,16 @@ def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
     plot_learning_curves(spec, dirs, table, paths[0])
     plot_objective_vs_parameters(spec, table, paths[1])
     plot_reward_vs_kl(spec, table, paths[2])
+    plot_parallel_coordinates(
+        spec,
+        _comparable(spec, table).pipe(
+            lambda ok: table.loc[table.index.isin(ok.index) | (table["status"] != "ok")]
+        ),
+        paths[3],
+    )
+    plot_importance(spec, table, paths[4])
+    plot_pareto(spec, table, paths[5])
+    plot_anytime(spec, table, paths[6])
     if is_adaptive(spec) and spec.search["method"] != "tpe":
         paths.append(dirs.figures / "rungs.png")
         plot_rungs(spec, Search(spec, dirs).finished_rungs(), paths[-1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
@@ -58,6 +59,9 @@ class Spec:
     threads: int
     top_k: int
     resources: dict = field(default_factory=dict)
+    constraints: tuple = ()
+    secondary: tuple[str, ...] = ()
+    confirm: dict = field(default_factory=dict)
     source: str | None = field(default=None, compare=False)
 
     @property
@@ -136,11 +140,14 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         )
     objective = doc.get("objective") or {}
     metric = objective.get("metric", "final_reward")
-    if metric not in OBJECTIVES:
-        hint = get_close_matches(metric, OBJECTIVES, n=1)
-        fix = f"did you mean {hint[0]!r}?" if hint else f"use one of {', '.join(OBJECTIVES)}"
-        raise SpecError("objective.metric", f"unknown objective {metric!r}; {fix}")
+    _check_metric(metric, "objective.metric")
     mode = objective.get("mode", OBJECTIVES[metric])
+    constraints = tuple(
+        parse_constraint(text, f"objective.constraints[{i}]")
+        for i, text in enumerate(objective.get("constraints", []))
+    )
+    for i, name in enumerate(objective.get("secondary", [])):
+        _check_metric(name, f"objective.secondary[{i}]")
     return Spec(
         raw=raw,
         name=doc["name"],
@@ -154,6 +161,9 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         mode=mode,
         threads=int(doc.get("threads", 1)),
         top_k=int(doc.get("top_k", 4)),
+        constraints=constraints,
+        secondary=tuple(objective.get("secondary", [])),
+        confirm={"top_k": 1, "baseline": True, **(doc.get("confirm") or {})},
         resources={
             "cpus_per_task": int(doc.get("threads", 1)),
             **backend.resources,
@@ -232,6 +242,41 @@ def get_dotted(config: dict, key: str):
             return None
         node = node[part]
     return node
+
+
+def _check_metric(name: str, path: str) -> None:
+    if name not in OBJECTIVES:
+        hint = get_close_matches(name, OBJECTIVES, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"use one of {', '.join(OBJECTIVES)}"
+        raise SpecError(path, f"unknown objective {name!r}; {fix}")
+
+
+_CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
+
+
+def parse_constraint(text: str, path: str) -> tuple[str, str, float]:
+    """``"kl_max < 0.1"`` -> ("kl_max", "<", 0.1); parsed with a pattern, never evaluated."""
+    match = _CONSTRAINT.match(str(text))
+    if not match:
+        raise SpecError(
+            path,
+            f"cannot read {text!r}; write '<objective> <op> <number>', "
+            "e.g. 'kl_max < 0.1' (op: < <= > >=)",
+        )
+    name, op, number = match.groups()
+    _check_metric(name, path)
+    return name, op, float(number)
+
+
+def satisfies(row: dict, constraints) -> bool:
+    import math
+
+    ops = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}
+    for name, op, bound in constraints:
+        value = row.get(name)
+        if value is None or not math.isfinite(float(value)) or not ops[op](float(value), bound):
+            return False
+    return True
 
 
 def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:

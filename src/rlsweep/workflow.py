@@ -47,7 +47,9 @@ class Sweep:
         return self.search.last_rungs() if self.adaptive else self.status_files()
 
     def figures(self) -> list[str]:
-        names = ["learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png"]
+        from rlsweep.plots import FIGURES
+
+        names = list(FIGURES)
         if self.adaptive and self.spec.search["method"] != "tpe":
             names.append("rungs.png")
         return names
@@ -64,6 +66,17 @@ class Sweep:
         """Conda env file for training jobs (relative to workflow/rules/)."""
         light = self.spec.backend == "synthetic"
         return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
+
+    @property
+    def confirms(self) -> bool:
+        """Whether the sweep retrains anything on held-out test seeds."""
+        c = self.spec.confirm
+        return bool(self.spec.seeds_test) and (c["top_k"] > 0 or c["baseline"])
+
+    def confirmation_status_files(self) -> list[str]:
+        from rlsweep.confirm import status_files
+
+        return status_files(self.spec, self.dirs)
 
     def warm_start_input(self, trial_id: str, seed: str) -> list[str]:
         """The lower-rung result a warm-started trial resumes from (named in its params.json)."""

@@ -19,11 +19,24 @@ wildcard_constraints:
 
 
 def final_outputs():
+    tables = [
+        "tables/results.csv",
+        "tables/provenance.json",
+        "pareto.csv",
+        "figures/test_curves.png",
+    ]
     return [
         f"{ROOT}/objectives.csv",
         f"{ROOT}/best_config.yaml",
         *(f"{ROOT}/figures/{name}" for name in FIGURES),
+        *(f"{ROOT}/{name}" for name in tables if SWEEP.confirms),
     ]
+
+
+def confirmation_results(wildcards):
+    """Test-seed results of the configs select_best chose (known once it ran)."""
+    checkpoints.select_best.get()
+    return SWEEP.confirmation_status_files()
 
 
 def all_trial_results(wildcards):
