@@ -124,14 +124,6 @@ def cmd_status(args) -> int:
     return code
 
 
-def cmd_aggregate(args) -> int:
-    from rlsweep.aggregate import write_objectives
-
-    spec = _spec(args)
-    print(f"wrote {write_objectives(spec, _dirs(args, spec))}")
-    return 0
-
-
 def cmd_best(args) -> int:
     from rlsweep.aggregate import write_best_config
     from rlsweep.confirm import write_plan
@@ -155,13 +147,24 @@ def cmd_plot_confirmation(args) -> int:
     return 0
 
 
-def cmd_tables(args) -> int:
-    from rlsweep.tables import write_tables
+def _writer(module: str, function: str):
+    """A subcommand that writes files with ``module.function(spec, dirs)`` and lists them."""
 
-    spec = _spec(args)
-    for path in write_tables(spec, _dirs(args, spec)):
-        print(f"wrote {path}")
-    return 0
+    def command(args) -> int:
+        from importlib import import_module
+
+        spec = _spec(args)
+        written = getattr(import_module(module), function)(spec, _dirs(args, spec))
+        for path in written if isinstance(written, list) else [written]:
+            print(f"wrote {path}")
+        return 0
+
+    return command
+
+
+cmd_tables = _writer("rlsweep.tables", "write_tables")
+cmd_plot = _writer("rlsweep.plots", "write_figures")
+cmd_aggregate = _writer("rlsweep.aggregate", "write_objectives")
 
 
 def cmd_propose(args) -> int:
@@ -197,15 +200,6 @@ def cmd_schedule(args) -> int:
     else:
         for i, b in enumerate(brackets):
             print(f"bracket {i}: " + " -> ".join(f"{st.n} x {st.budget:g}" for st in b))
-    return 0
-
-
-def cmd_plot(args) -> int:
-    from rlsweep.plots import write_figures
-
-    spec = _spec(args)
-    for path in write_figures(spec, _dirs(args, spec)):
-        print(f"wrote {path}")
     return 0
 
 

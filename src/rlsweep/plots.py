@@ -41,6 +41,28 @@ def _pyplot():
     return plt, sns
 
 
+def smoothed_reward(metrics_path: Path, **labels):
+    """step and rolling-mean reward of one seed's metrics, with label columns (None if empty)."""
+    import pandas as pd
+
+    frame = pd.DataFrame([r for r in read_metrics(metrics_path) if r.get("reward") is not None])
+    if frame.empty:
+        return None
+    frame = frame[["step", "reward"]].copy()
+    frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
+    for key, value in labels.items():
+        frame[key] = value
+    return frame
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def curves_frame(spec: Spec, dirs: SweepDirs, table, top_k: int):
     """Long table of smoothed reward per step for the top-k ok trials, one row per seed-step."""
     import pandas as pd
@@ -49,15 +71,13 @@ def curves_frame(spec: Spec, dirs: SweepDirs, table, top_k: int):
     frames = []
     for _, row in ok.iterrows():
         for seed in spec.seeds_tune:
-            rows = read_metrics(dirs.seed(row["trial_id"], seed) / "metrics.jsonl")
-            frame = pd.DataFrame([r for r in rows if r.get("reward") is not None])
-            if frame.empty:
-                continue
-            frame = frame[["step", "reward"]].copy()
-            frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
-            frame["seed"] = seed
-            frame["trial"] = f"#{row['rank']} {row['label']}"
-            frames.append(frame)
+            frame = smoothed_reward(
+                dirs.seed(row["trial_id"], seed) / "metrics.jsonl",
+                seed=seed,
+                trial=f"#{row['rank']} {row['label']}",
+            )
+            if frame is not None:
+                frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -75,9 +95,7 @@ def plot_learning_curves(spec: Spec, dirs: SweepDirs, table, path: Path) -> None
     ax.set_xlabel("training step")
     ax.set_ylabel(f"reward (rolling mean over {SMOOTH} logged steps)")
     ax.set_title(f"{spec.name}: learning curves, tune seeds {list(spec.seeds_tune)}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_objective_vs_parameters(spec: Spec, table, path: Path) -> None:
@@ -125,8 +143,7 @@ def plot_objective_vs_parameters(spec: Spec, table, path: Path) -> None:
         ax.set_visible(False)
     fig.suptitle(f"{spec.name}: {spec.metric} ({spec.mode}) against each swept parameter")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_reward_vs_kl(spec: Spec, table, path: Path) -> None:
@@ -156,9 +173,7 @@ def plot_reward_vs_kl(spec: Spec, table, path: Path) -> None:
     ax.set_xlabel(METRIC_LABELS["kl_max"])
     ax.set_ylabel(METRIC_LABELS["final_reward"])
     ax.set_title(f"{spec.name}: reward against KL (ok trials; #n = rank)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
@@ -194,9 +209,7 @@ def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
     ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
     ax.set_title(f"{spec.name}: {spec.search['method']} rungs, {spec.metric} over tune seeds")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _at_largest_budget(table):
@@ -251,9 +264,7 @@ def plot_parallel_coordinates(spec: Spec, table, path: Path) -> None:
     ax.set_xticks(range(len(names)), names, rotation=15)
     ax.set_ylabel("position in range (log scale for log strategies; 0 = low)")
     ax.set_title(f"{spec.name}: parameters coloured by {spec.metric} (dashed red: diverged)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def parameter_importance(spec: Spec, table) -> dict[str, float]:
@@ -326,9 +337,7 @@ def plot_importance(spec: Spec, table, path: Path) -> None:
         )
         ax.set_axis_off()
     ax.set_title(f"{spec.name}: parameter importance (Optuna fANOVA)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_pareto(spec: Spec, table, path: Path) -> None:
@@ -354,9 +363,7 @@ def plot_pareto(spec: Spec, table, path: Path) -> None:
     ax.set_xlabel(METRIC_LABELS.get(other, other))
     ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
     ax.set_title(f"{spec.name}: {spec.metric} against {other} (ok trials)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _with_secondary(spec: Spec, name: str) -> Spec:
@@ -402,9 +409,7 @@ def plot_anytime(spec: Spec, table, path: Path) -> None:
     ax.set_xlabel("training steps spent (all trials x tune seeds)")
     ax.set_ylabel(f"best {spec.metric} so far" + (" (at max budget)" if "budget" in table else ""))
     ax.set_title(f"{spec.name}: anytime best ({spec.search['method']} search)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
@@ -417,16 +422,12 @@ def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
     frames = []
     for entry in read_plan(dirs):
         for seed in spec.seeds_test:
-            rows = read_metrics(
-                dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}" / "metrics.jsonl"
+            seed_dir = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
+            frame = smoothed_reward(
+                seed_dir / "metrics.jsonl", config=f"{entry['role']}: {entry['label']}"
             )
-            frame = pd.DataFrame([r for r in rows if r.get("reward") is not None])
-            if frame.empty:
-                continue
-            frame = frame[["step", "reward"]].copy()
-            frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
-            frame["config"] = f"{entry['role']}: {entry['label']}"
-            frames.append(frame)
+            if frame is not None:
+                frames.append(frame)
     fig, ax = plt.subplots(figsize=(8, 5))
     if frames:
         sns.lineplot(
@@ -443,9 +444,7 @@ def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
     ax.set_xlabel("training step")
     ax.set_ylabel(f"reward (rolling mean over {SMOOTH} logged steps)")
     ax.set_title(f"{spec.name}: confirmation on held-out seeds {list(spec.seeds_test)}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
