@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsweep.spec import Spec, canonical_json, set_dotted
+from rlsweep.spec import Spec, canonical_json, flatten, set_dotted
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,17 @@ def _short(value: Any) -> str:
 
 
 def make_trial(spec: Spec, params: dict, warm_start_from: str | None = None) -> Trial:
+    """Base settings, then the swept values, then derived settings computed from both."""
     config = copy.deepcopy(spec.base)
     for key, value in params.items():
-        set_dotted(config, key, value)
+        if key not in spec.virtual:
+            set_dotted(config, key, value)
+    if spec.derived:
+        from rlsweep.derived import evaluate
+
+        for key, tree in spec.derived:
+            values = {**flatten(config), **params}
+            set_dotted(config, key, evaluate(tree, values, f"derived.{key}"))
     return Trial(
         id=trial_id(spec.backend, config, warm_start_from),
         params=dict(params),

@@ -61,6 +61,10 @@ class Spec:
     resources: dict = field(default_factory=dict)
     constraints: tuple = ()
     secondary: tuple[str, ...] = ()
+    #: (key, parsed expression) pairs, applied after the parameters
+    derived: tuple = ()
+    #: parameters that only feed derived expressions (not trainer settings)
+    virtual: frozenset = frozenset()
     confirm: dict = field(default_factory=dict)
     source: str | None = field(default=None, compare=False)
 
@@ -115,14 +119,18 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     base = _merge(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
     _check_keys("base", doc.get("base") or {}, backend)
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
-    _check_keys("parameters", doc["parameters"], backend)
+    derived, virtual = _check_derived(doc.get("derived") or {}, parameters, base, backend)
+    _check_keys(
+        "parameters", {k: v for k, v in doc["parameters"].items() if k not in virtual}, backend
+    )
     if backend.name == "command":
-        from rlsweep.backends.command import check_template, flatten
+        from rlsweep.backends.command import check_template
 
         if "command" not in doc:
             raise SpecError("command", "the command backend needs `command: [program, args...]`")
         base["command"] = list(doc["command"])
-        check_template(base["command"], set(flatten(base)) | {p.name for p in parameters})
+        known = set(flatten(base)) | {p.name for p in parameters} | {k for k, _ in derived}
+        check_template(base["command"], known)
     elif "command" in doc:
         raise SpecError("command", f"only the command backend runs a command, not {backend.name}")
 
@@ -164,6 +172,8 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         constraints=constraints,
         secondary=tuple(objective.get("secondary", [])),
         confirm={"top_k": 1, "baseline": True, **(doc.get("confirm") or {})},
+        derived=derived,
+        virtual=virtual,
         resources={
             "cpus_per_task": int(doc.get("threads", 1)),
             **backend.resources,
@@ -242,6 +252,40 @@ def get_dotted(config: dict, key: str):
             return None
         node = node[part]
     return node
+
+
+def flatten(config: dict, prefix: str = "") -> dict:
+    """Nested settings as dotted keys (``{"a": {"b": 1}}`` -> ``{"a": {...}, "a.b": 1}``)."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        out[name] = value
+    return out
+
+
+def _check_derived(raw: dict, parameters, base: dict, backend) -> tuple[tuple, frozenset]:
+    """Parse derived expressions; parameters read only by them are virtual (not settings)."""
+    from rlsweep import derived as expressions
+
+    swept = {p.name for p in parameters}
+    known = swept | set(flatten(base))
+    out, read = [], set()
+    for key, text in raw.items():
+        path = f"derived.{key}"
+        if key in swept:
+            raise SpecError(path, f"{key!r} is also a swept parameter; keep one of them")
+        if not backend.accepts(key):
+            raise SpecError(path, f"{backend.name} has no setting {key!r} to derive")
+        tree = expressions.parse(text, path)
+        unknown = sorted(expressions.names(tree) - known)
+        if unknown:
+            raise SpecError(path, f"{unknown[0]!r} is neither a parameter nor a base setting")
+        read |= expressions.names(tree)
+        out.append((key, tree))
+    virtual = frozenset(p for p in swept & read if not backend.accepts(p))
+    return tuple(out), virtual
 
 
 def _check_metric(name: str, path: str) -> None:

@@ -26,20 +26,11 @@ import time
 from pathlib import Path
 
 from rlsweep.errors import SpecError
+from rlsweep.spec import flatten
 from rlsweep.trial import TrainContext
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 RESERVED = ("seed", "budget")
-
-
-def flatten(config: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-        out[name] = value
-    return out
 
 
 def check_template(command, known: set) -> None:
