@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rlsweep.backends import BACKENDS, _grpo_fields
+from rlsweep.backends import BACKENDS, TRL, _config_fields
 from rlsweep.design import make_trial
 from rlsweep.objectives import read_metrics
 from rlsweep.spec import parse_spec
@@ -14,18 +14,19 @@ from rlsweep.trial import Status, run_trial
 VOLATILE = {"wall_time_s", "step_time"}
 
 
-def test_listed_grpo_fields_match_the_installed_trl():
-    from trl import GRPOConfig
+@pytest.mark.parametrize("backend", sorted(TRL))
+def test_listed_config_fields_match_the_installed_trl(backend):
+    import trl
 
-    installed = {f.name for f in dataclasses.fields(GRPOConfig)}
-    assert set(_grpo_fields()) == installed, (
-        "trl changed GRPOConfig; regenerate src/rlsweep/backends/grpo_config_fields.txt"
+    installed = {f.name for f in dataclasses.fields(getattr(trl, TRL[backend]))}
+    assert set(_config_fields(backend)) == installed, (
+        f"trl changed {TRL[backend]}; regenerate src/rlsweep/backends/{backend}_config_fields.txt"
     )
 
 
 def test_every_backend_default_is_a_known_key():
     for info in BACKENDS.values():
-        assert set(info.defaults) <= info.known_keys()
+        assert all(info.accepts(key) for key in info.defaults)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +36,11 @@ def tiny_model(tmp_path_factory):
     return build_model(tmp_path_factory.mktemp("model") / "tiny-gpt2")
 
 
-def grpo_trial(tiny_model, **base):
+def grpo_trial(tiny_model, backend="grpo", **base):
     spec = parse_spec(
         {
             "name": "g",
-            "backend": "grpo",
+            "backend": backend,
             "base": {"max_steps": 6, "kl_every": 3, "model": {"path": str(tiny_model)}, **base},
             "parameters": {"learning_rate": {"strategy": "choice", "values": [3e-3]}},
         }
@@ -85,3 +86,26 @@ def test_grpo_warm_start_resumes_from_the_lower_rung_checkpoint(tiny_model, tmp_
     assert rows[:3] == read_metrics(tmp_path / "lower" / "metrics.jsonl")
     info = json.loads((tmp_path / "upper" / "status.json").read_text())
     assert info["steps_trained"] == 3 and "checkpoint-3" in info["resumed_from"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["rloo", "dpo"])
+def test_rloo_and_dpo_train_and_log_the_shared_objectives(backend, tiny_model, tmp_path):
+    trial = grpo_trial(tiny_model, backend=backend, max_steps=4, kl_every=2)
+    assert run_trial(trial, backend, 0, tmp_path) is Status.OK
+    rows = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    with_reward = [r["step"] for r in rows if "reward" in r]
+    assert with_reward == ([2, 4] if backend == "dpo" else [1, 2, 3, 4])
+    assert [r["step"] for r in rows if "kl_ref" in r] == [2, 4]
+    if backend == "dpo":
+        assert "rewards/accuracies" in rows[-1] and "rewards/margins" in rows[-1]
+
+
+def test_dpo_pairs_prefer_the_higher_task_reward():
+    from rlsweep.backends.dpo import preference_pairs
+    from rlsweep.backends.tiny import pattern_reward
+
+    pairs = preference_pairs(["abcd"] * 20, "ab", 8, seed=0)
+    for chosen, rejected in zip(pairs["chosen"], pairs["rejected"], strict=True):
+        assert pattern_reward(chosen, "ab", 8) > pattern_reward(rejected, "ab", 8)

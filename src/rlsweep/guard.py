@@ -35,7 +35,7 @@ def code_fingerprint(backend: str, config: dict | None = None) -> str:
     from rlsweep.backends import BACKENDS
 
     parts = [__version__, _module_digest(BACKENDS[backend].module)]
-    parts += [_module_digest(m) for m in CORE_MODULES]
+    parts += [_module_digest(m) for m in (*BACKENDS[backend].code_modules, *CORE_MODULES)]
     if backend == "command" and config is not None:
         from rlsweep.backends.command import command_fingerprint
 

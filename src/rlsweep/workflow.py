@@ -64,7 +64,7 @@ class Sweep:
     @property
     def conda_env(self) -> str:
         """Conda env file for training jobs (relative to workflow/rules/)."""
-        light = self.spec.backend == "synthetic"
+        light = self.spec.backend in ("synthetic", "command")
         return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
 
     @property

@@ -26,23 +26,32 @@ class BackendInfo:
     open_keys: bool = False
     #: whether a trial can resume from a lower-budget run (search.warm_start)
     can_resume: bool = True
+    #: further modules whose code determines a trial's numbers (see rlsweep.guard)
+    code_modules: tuple = ()
     #: default per-trial resources (spec `resources:` overrides them)
     resources: dict = field(default_factory=lambda: {"mem_mb": 1000, "runtime": 30, "gpus": 0})
 
     def known_keys(self) -> frozenset:
-        return self.own_keys | (_grpo_fields() if self.name == "grpo" else frozenset())
+        return self.own_keys | (_config_fields(self.name) if self.name in TRL else frozenset())
 
     def accepts(self, key: str) -> bool:
         return self.open_keys or str(key).split(".")[0] in self.known_keys()
 
 
-@cache
-def _grpo_fields() -> frozenset:
-    """GRPOConfig's field names, listed in a file so validation needs no trl import.
+#: the shared code of the trl backends
+TRL_CODE = ("rlsweep.backends.trl_common", "rlsweep.backends.online", "rlsweep.backends.tiny")
+#: backend -> the trl config class whose fields it accepts
+TRL = {"grpo": "GRPOConfig", "rloo": "RLOOConfig", "dpo": "DPOConfig"}
 
-    tests/test_backends.py checks the list against the installed trl.
+
+@cache
+def _config_fields(backend: str) -> frozenset:
+    """The trl config's field names, listed in a file so validation needs no trl import.
+
+    tests/test_backends.py checks the lists against the installed trl.
     """
-    text = resources.files("rlsweep.backends").joinpath("grpo_config_fields.txt").read_text()
+    name = f"{backend}_config_fields.txt"
+    text = resources.files("rlsweep.backends").joinpath(name).read_text()
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
@@ -57,6 +66,25 @@ GRPO_DEFAULTS = {
     "logging_steps": 1,
     "model": {"path": "resources/tiny-gpt2"},
     "task": {"target": "ab", "prompt_length": 4, "num_prompts": 64, "seed": 1234},
+    "kl_every": 5,
+}
+
+RLOO_DEFAULTS = {**GRPO_DEFAULTS}
+DPO_DEFAULTS = {
+    "learning_rate": 1.0e-3,
+    "max_steps": 40,
+    "per_device_train_batch_size": 8,
+    "beta": 0.1,
+    "max_length": 16,
+    "logging_steps": 1,
+    "model": {"path": "resources/tiny-gpt2"},
+    "task": {
+        "target": "ab",
+        "prompt_length": 4,
+        "num_prompts": 64,
+        "seed": 1234,
+        "completion_length": 8,
+    },
     "kl_every": 5,
 }
 
@@ -80,6 +108,27 @@ BACKENDS: dict[str, BackendInfo] = {
         own_keys=frozenset({"model", "task", "kl_every"}),
         needs_tiny_model=True,
         resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
+        code_modules=TRL_CODE,
+    ),
+    "rloo": BackendInfo(
+        name="rloo",
+        module="rlsweep.backends.rloo",
+        summary="trl RLOOTrainer on the embedded tiny model and character task",
+        defaults=RLOO_DEFAULTS,
+        own_keys=frozenset({"model", "task", "kl_every"}),
+        needs_tiny_model=True,
+        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
+        code_modules=TRL_CODE,
+    ),
+    "dpo": BackendInfo(
+        name="dpo",
+        module="rlsweep.backends.dpo",
+        summary="trl DPOTrainer on synthetic preference pairs of the embedded task",
+        defaults=DPO_DEFAULTS,
+        own_keys=frozenset({"model", "task", "kl_every"}),
+        needs_tiny_model=True,
+        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
+        code_modules=TRL_CODE,
     ),
     "synthetic": BackendInfo(
         name="synthetic",
