@@ -52,7 +52,8 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
             trained.append(status["steps_trained"])
         if status.get("reason"):
             reasons.append(f"seed {seed}: {status['reason']}")
-        per_seed.append(seed_objectives(read_metrics(seed_dir / "metrics.jsonl")))
+        metrics = read_metrics(seed_dir / "metrics.jsonl")
+        per_seed.append(seed_objectives(metrics, spec.extra_metrics))
     if "pending" in statuses:
         overall = "pending"
     elif "diverged" in statuses:
@@ -62,7 +63,10 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
     row = {"trial_id": trial.id, "label": trial.label, "status": overall}
     row.update({p.name: trial.params.get(p.name) for p in spec.parameters})
     row["n_seeds"] = len(per_seed)
-    row.update(trial_objectives(per_seed) if per_seed else dict.fromkeys(OBJECTIVE_COLUMNS))
+    columns = (*OBJECTIVE_COLUMNS, *spec.extra_metrics)
+    row.update(
+        trial_objectives(per_seed, spec.extra_metrics) if per_seed else dict.fromkeys(columns)
+    )
     row["reason"] = "; ".join(reasons)
     if trained:
         row["steps_trained"] = sum(trained) / len(trained)

@@ -61,8 +61,12 @@ def series(rows: Iterable[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(steps, float), np.asarray(values, float)
 
 
-def seed_objectives(rows: list[dict]) -> dict[str, float]:
-    """Objectives of one seed's curve."""
+def seed_objectives(rows: list[dict], extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """Objectives of one seed's curve; ``extra`` logged keys get their final value too.
+
+    (The command backend may optimise any key its program logs, e.g. an imported
+    sweep's ``mean_reward``: its objective is the mean over the last 10% of rows.)
+    """
     steps, reward = series(rows, "reward")
     out = dict.fromkeys(
         ("final_reward", "best_reward", "reward_auc", "kl_mean", "kl_max", "wall_time_s"), math.nan
@@ -81,6 +85,10 @@ def seed_objectives(rows: list[dict]) -> dict[str, float]:
     _, wall = series(rows, "wall_time_s")
     if wall.size:
         out["wall_time_s"] = float(wall[-1])
+    for key in extra:
+        _, values = series(rows, key)
+        tail = max(1, math.ceil(FINAL_FRACTION * values.size))
+        out[key] = float(np.mean(values[-tail:])) if values.size else math.nan
     return out
 
 
@@ -92,10 +100,12 @@ def _auc(steps: np.ndarray, values: np.ndarray) -> float:
     return float(np.trapezoid(values, x))
 
 
-def trial_objectives(per_seed: list[dict[str, float]]) -> dict[str, float]:
+def trial_objectives(
+    per_seed: list[dict[str, float]], extra: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Average seed objectives; seed_std is the spread of final_reward across seeds."""
     out = {}
-    for key in OBJECTIVE_COLUMNS:
+    for key in (*OBJECTIVE_COLUMNS, *extra):
         if key == "seed_std":
             continue
         values = [s[key] for s in per_seed]
@@ -105,7 +115,7 @@ def trial_objectives(per_seed: list[dict[str, float]]) -> dict[str, float]:
             out[key] = float(np.mean(values)) if values else math.nan
     finals = [s["final_reward"] for s in per_seed]
     out["seed_std"] = float(np.std(finals, ddof=1)) if len(finals) > 1 else math.nan
-    return {key: out[key] for key in OBJECTIVE_COLUMNS}
+    return {key: out[key] for key in (*OBJECTIVE_COLUMNS, *extra)}
 
 
 def rank_key(value: float, diverged: bool, mode: str) -> tuple:

@@ -69,6 +69,11 @@ class Spec:
     source: str | None = field(default=None, compare=False)
 
     @property
+    def extra_metrics(self) -> tuple[str, ...]:
+        """A logged key used as the objective (command backend), beyond the built-in ones."""
+        return () if self.metric in OBJECTIVES else (self.metric,)
+
+    @property
     def spec_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.raw).encode()).hexdigest()[:16]
 
@@ -148,8 +153,9 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         )
     objective = doc.get("objective") or {}
     metric = objective.get("metric", "final_reward")
-    _check_metric(metric, "objective.metric")
-    mode = objective.get("mode", OBJECTIVES[metric])
+    if backend.name != "command":  # a user's program may log and optimise any key
+        _check_metric(metric, "objective.metric")
+    mode = objective.get("mode", OBJECTIVES.get(metric, "max"))
     constraints = tuple(
         parse_constraint(text, f"objective.constraints[{i}]")
         for i, text in enumerate(objective.get("constraints", []))

@@ -40,7 +40,7 @@ def confirm_rows(spec: Spec, dirs: SweepDirs) -> list[dict]:
         for seed in spec.seeds_test:
             seed_dir = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
             status = json.loads((seed_dir / "status.json").read_text())
-            values = seed_objectives(read_metrics(seed_dir / "metrics.jsonl"))
+            values = seed_objectives(read_metrics(seed_dir / "metrics.jsonl"), spec.extra_metrics)
             if status["status"] != "ok":
                 values = dict.fromkeys(values, math.nan)
             per_seed.append(values)
@@ -82,7 +82,8 @@ def render(spec: Spec, rows: list[dict]) -> tuple[str, str]:
     """Markdown and LaTeX (booktabs) tables; the best value of each column in bold."""
     columns = [(name, kind) for name in table_metrics(spec) for kind in ("mean", "iqm")]
     modes = {
-        name: spec.mode if name == spec.metric else OBJECTIVES[name] for name in table_metrics(spec)
+        name: spec.mode if name == spec.metric else OBJECTIVES.get(name, "max")
+        for name in table_metrics(spec)
     }
     best = {c: _best_index(rows, c[0], modes[c[0]], c[1]) for c in columns}
     heads = [f"{n} {'mean' if k == 'mean' else 'IQM'} [95% CI]" for n, k in columns]
