@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -203,6 +204,31 @@ def cmd_schedule(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    import yaml
+
+    from rlsweep.importers import importer
+    from rlsweep.space import coerce_yaml11
+    from rlsweep.spec import load_yaml, parse_spec
+    from rlsweep.trial import atomic_write_text
+
+    source = coerce_yaml11(load_yaml(args.file))  # W&B and trlX files write 1e-6 without a dot
+    name = args.name or Path(args.file).stem
+    command = shlex.split(args.command) if args.command else None
+    spec, notes = importer(args.source)(source, name, command)
+    parse_spec(spec)  # an imported spec always validates, or nothing is written
+    header = f"# Imported from {args.source} file {args.file} by `rlsweep import`.\n"
+    if notes:
+        header += "# Review:\n" + "".join(f"#  - {note}\n" for note in notes)
+    atomic_write_text(Path(args.output), header + yaml.safe_dump(spec, sort_keys=False))
+    if notes:
+        print(f"warning: {len(notes)} things to review in {args.output}:", file=sys.stderr)
+        for note in notes:
+            print(f"  - {note}", file=sys.stderr)
+    print(f"wrote {args.output} (validate: rlsweep validate {args.output})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlsweep", description="Sweeps for RL fine-tuning, run by Snakemake."
@@ -248,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, help="brackets (default: s_max + 1)")
     p.add_argument("--json", action="store_true", help="[[{n, budget}, ...], ...]")
     p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser("import", help="turn a trlX, W&B or NeMo-RL sweep into a native spec")
+    p.add_argument("source", choices=["trlx", "wandb", "nemo-rl"])
+    p.add_argument("file", help="the sweep file to import")
+    p.add_argument("-o", "--output", required=True, help="where to write the native spec")
+    p.add_argument("--name", help="sweep name (default: the file's stem)")
+    p.add_argument(
+        "--command",
+        help='your training program, e.g. "python train.py --lr '
+        '{optimizer.kwargs.lr}" (default: a marked placeholder)',
+    )
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("status", help="done / running / failed / diverged / pending trials")
     p.add_argument("results_dir", help="a sweep's results directory, e.g. results/grpo_default")

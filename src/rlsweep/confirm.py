@@ -44,8 +44,15 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
         found = by_id[search_id]
         cold = Trial(trial_id(spec.backend, found.config), found.params, found.config)
         entries.append(("best" if rank == 1 else f"top {rank}", search_id, cold))
+    skipped = None
     if spec.confirm["baseline"]:
-        entries.append(("baseline", None, baseline_trial(spec)))
+        baseline = baseline_trial(spec)
+        unset = [name for name, value in baseline.params.items() if value is None]
+        if unset:  # e.g. an imported sweep: the program has no default we could name
+            skipped = f"no baseline: base sets no value for {', '.join(unset)}"
+            print(skipped)
+        else:
+            entries.append(("baseline", None, baseline))
     rows, seen = [], {}
     for role, search_id, trial in entries:
         if trial.id in seen:  # e.g. the best config is the baseline: train it once
@@ -63,7 +70,9 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
         )
         seen[trial.id] = rows[-1]
     path = plan_path(dirs)
-    atomic_write_json(path, {"seeds": list(spec.seeds_test), "trials": rows})
+    atomic_write_json(
+        path, {"seeds": list(spec.seeds_test), "trials": rows, "baseline_skipped": skipped}
+    )
     return path
 
 

@@ -139,6 +139,7 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     elif "command" in doc:
         raise SpecError("command", f"only the command backend runs a command, not {backend.name}")
 
+    _check_report_to(base)
     search = _check_search(doc.get("search") or {}, parameters, base, backend)
     seeds = doc.get("seeds") or {}
     tune = tuple(seeds.get("tune", [0, 1]))
@@ -292,6 +293,31 @@ def _check_derived(raw: dict, parameters, base: dict, backend) -> tuple[tuple, f
         out.append((key, tree))
     virtual = frozenset(p for p in swept & read if not backend.accepts(p))
     return tuple(out), virtual
+
+
+#: experiment loggers a trl trainer may report to, and the package each needs
+REPORTERS = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
+
+
+def _check_report_to(base: dict) -> None:
+    """Optional logging (base.report_to) only with its package installed; off by default."""
+    from importlib.util import find_spec
+
+    wanted = base.get("report_to") or []
+    for name in [wanted] if isinstance(wanted, str) else wanted:
+        if name in ("none", "all"):
+            continue
+        package = REPORTERS.get(name)
+        if package is None:
+            raise SpecError(
+                "base.report_to",
+                f"unknown logger {name!r}; use one of {', '.join(REPORTERS)} or none",
+            )
+        if find_spec(package) is None:
+            raise SpecError(
+                "base.report_to",
+                f"{name} is not installed; `pip install {package}` or remove report_to",
+            )
 
 
 def _check_metric(name: str, path: str) -> None:

@@ -56,10 +56,13 @@ def check_template(command, known: set) -> None:
 
 
 def render(command: list, values: dict) -> list[str]:
+    def value(match) -> str:
+        if match.group(1) not in values:
+            raise RuntimeError(f"placeholder {match.group(0)} has no value in this trial")
+        return _text(values[match.group(1)])
+
     def one(arg: str) -> str:
-        return PLACEHOLDER.sub(
-            lambda m: _text(values[m.group(1)]) if m.group(1) in values else m.group(0), str(arg)
-        )
+        return PLACEHOLDER.sub(value, str(arg))
 
     return [one(arg) for arg in command]
 

@@ -1,0 +1,63 @@
+"""Importers: trlX sweep files, W&B sweep YAML and NeMo-RL style optimization blocks
+-> native rlsweep specs that run the user's own program (the command backend).
+
+Each importer returns ``(spec, notes)``: a spec mapping and the list of
+things that could not be carried over or were translated with a choice, all
+printed as one warning. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rlsweep.errors import SpecError
+
+DEFAULT_SEEDS = {"tune": [0, 1, 2], "test": [100, 101, 102, 103, 104]}
+EDIT_ME = "EDIT_ME_train.py"
+
+
+def safe_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.-")
+    return name or "imported"
+
+
+def default_command(parameters: dict) -> list[str]:
+    """A clearly marked placeholder program that receives every parameter as a flag."""
+    command = ["python", EDIT_ME]
+    for name in parameters:
+        command += [f"--{name}", "{" + name + "}"]
+    return command
+
+
+def finish(
+    name: str, parameters: dict, search: dict, objective: dict, command, base=None, notes=None
+) -> tuple[dict, list[str]]:
+    notes = list(notes or [])
+    if not parameters:
+        raise SpecError("parameters", "the source sweep has no parameters to search")
+    if command is None:
+        command = default_command(parameters)
+        notes.append(
+            f"command: no --command given; edit the placeholder program {EDIT_ME} "
+            "(it gets every parameter as --name value and RLSWEEP_* variables)"
+        )
+    spec = {
+        "name": safe_name(name),
+        "backend": "command",
+        "command": command,
+        "base": dict(base or {}),
+        "parameters": parameters,
+        "search": search,
+        "seeds": dict(DEFAULT_SEEDS),
+        "objective": objective,
+    }
+    return spec, notes
+
+
+def importer(kind: str):
+    from rlsweep.importers import nemo_rl, trlx, wandb
+
+    table = {"trlx": trlx.convert, "wandb": wandb.convert, "nemo-rl": nemo_rl.convert}
+    if kind not in table:
+        raise SpecError("import", f"unknown source {kind!r}; use trlx, wandb or nemo-rl")
+    return table[kind]
