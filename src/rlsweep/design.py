@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rlsweep.space import active_only, sample_params
 from rlsweep.spec import Spec, canonical_json, flatten, set_dotted
 
 
@@ -75,7 +76,9 @@ def expand(spec: Spec) -> list[Trial]:
     if spec.search["method"] == "grid":
         names = [p.name for p in spec.parameters]
         combos = itertools.product(*(p.grid() for p in spec.parameters))
-        candidates = [dict(zip(names, combo, strict=True)) for combo in combos]
+        candidates = [
+            active_only(spec.parameters, dict(zip(names, combo, strict=True))) for combo in combos
+        ]
     else:
         candidates = _random(spec)
     trials, seen = [], set()
@@ -96,12 +99,7 @@ def _random(spec: Spec) -> list[dict]:
     for _ in range(spec.search["num_samples"]):
         for point in grid:
             fixed = dict(zip((p.name for p in grid_params), point, strict=True))
-            out.append(
-                {
-                    p.name: fixed[p.name] if p.name in fixed else p.sample(rng)
-                    for p in spec.parameters
-                }
-            )
+            out.append(sample_params(spec.parameters, rng, fixed))
     return out
 
 

@@ -277,7 +277,8 @@ def parameter_importance(spec: Spec, table) -> dict[str, float]:
 
     from rlsweep.search.spaces import UNMAPPABLE, encode, to_optuna
 
-    params = tuple(p for p in spec.parameters if p.strategy not in UNMAPPABLE)
+    # conditional parameters are left out: fANOVA needs every parameter in every trial
+    params = tuple(p for p in spec.parameters if p.strategy not in UNMAPPABLE and not p.when)
     ok = _comparable(spec, table)
     if len(params) == 0 or len(ok) < 4 or ok[spec.metric].nunique() < 2:
         return {}

@@ -105,6 +105,8 @@ class Parameter:
     name: str
     strategy: str
     values: tuple
+    #: active only when these (earlier, enumerable) parameters take one of the given values
+    when: tuple = ()
 
     @classmethod
     def from_spec(cls, name: str, raw: Any) -> Parameter:
@@ -114,6 +116,13 @@ class Parameter:
                 path, f"expected {{strategy: ..., values: [...]}}, got {type(raw).__name__}"
             )
         strategy = ALIASES.get(raw.get("strategy"), raw.get("strategy"))
+        extra = sorted(set(raw) - {"strategy", "values", "when"})
+        if extra:
+            raise SpecError(
+                f"{path}.{extra[0]}",
+                "unknown key; a parameter has strategy, values and optionally when",
+            )
+        when = _conditions(raw.get("when"), f"{path}.when")
         if strategy not in ARITY:
             from difflib import get_close_matches
 
@@ -135,9 +144,9 @@ class Parameter:
         if strategy in ENUMERABLE:
             if len({_hashable(v) for v in values}) != len(values):
                 raise SpecError(f"{path}.values", f"{strategy} values repeat: {values}")
-            return cls(name, strategy, tuple(coerce_yaml11(values)))
+            return cls(name, strategy, tuple(coerce_yaml11(values)), when)
         numbers = tuple(_number(v, f"{path}.values[{i}]") for i, v in enumerate(values))
-        param = cls(name, strategy, numbers)
+        param = cls(name, strategy, numbers, when)
         param._check_numbers(f"{path}.values")
         return param
 
@@ -219,6 +228,10 @@ class Parameter:
             x += int(q)
         return x
 
+    def active(self, params: dict) -> bool:
+        """Whether this parameter applies, given the values chosen so far."""
+        return all(params.get(parent) in allowed for parent, allowed in self.when)
+
     def grid(self) -> tuple:
         """The values a grid enumerates (only for choice and grid_search)."""
         if not self.enumerable:
@@ -228,6 +241,60 @@ class Parameter:
                 "values, or search.method: random",
             )
         return self.values
+
+
+def _conditions(raw, path: str) -> tuple:
+    """``{parent: value or [values]}`` -> ((parent, (values...)), ...)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        raise SpecError(path, "write conditions as {parameter: value or [values]}")
+    out = []
+    for parent, allowed in raw.items():
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        out.append((str(parent), tuple(coerce_yaml11(allowed))))
+    return tuple(out)
+
+
+def check_conditions(parameters: tuple[Parameter, ...]) -> None:
+    """Conditions name an earlier choice/grid_search parameter and values it can take."""
+    seen: dict[str, Parameter] = {}
+    for p in parameters:
+        for parent, allowed in p.when:
+            path = f"parameters.{p.name}.when.{parent}"
+            if parent not in seen:
+                raise SpecError(path, "a condition must name a parameter listed before this one")
+            if not seen[parent].enumerable:
+                raise SpecError(
+                    path,
+                    f"{parent} is {seen[parent].strategy}; conditions need "
+                    "a choice or grid_search parameter",
+                )
+            bad = [v for v in allowed if v not in seen[parent].values]
+            if bad:
+                raise SpecError(
+                    path, f"{bad[0]!r} is not one of {parent}'s values {list(seen[parent].values)}"
+                )
+        seen[p.name] = p
+
+
+def sample_params(parameters: tuple[Parameter, ...], rng, fixed: dict | None = None) -> dict:
+    """One draw of every active parameter, in order (``fixed`` values are taken as given)."""
+    out: dict = {}
+    for p in parameters:
+        if not p.active(out):
+            continue
+        out[p.name] = fixed[p.name] if fixed and p.name in fixed else p.sample(rng)
+    return out
+
+
+def active_only(parameters: tuple[Parameter, ...], params: dict) -> dict:
+    """Drop the values of parameters whose conditions ``params`` does not meet."""
+    out: dict = {}
+    for p in parameters:
+        if p.name in params and p.active(out):
+            out[p.name] = params[p.name]
+    return out
 
 
 _SIGNATURE = {

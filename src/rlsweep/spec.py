@@ -21,7 +21,7 @@ import yaml
 
 from rlsweep.backends import BACKENDS
 from rlsweep.errors import SpecError
-from rlsweep.space import Parameter, coerce_yaml11
+from rlsweep.space import Parameter, check_conditions, coerce_yaml11
 
 #: objective columns of objectives.csv, and the direction that is better by default
 OBJECTIVES = {
@@ -124,6 +124,7 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
     base = _merge(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
     _check_keys("base", doc.get("base") or {}, backend)
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
+    check_conditions(parameters)
     derived, virtual = _check_derived(doc.get("derived") or {}, parameters, base, backend)
     _check_keys(
         "parameters", {k: v for k, v in doc["parameters"].items() if k not in virtual}, backend

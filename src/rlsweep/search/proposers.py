@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from rlsweep.search.spaces import decode, encode, to_configspace, to_optuna
-from rlsweep.space import Parameter
+from rlsweep.space import Parameter, sample_params
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def derived_seed(seed: int, bracket: int) -> int:
 
 def propose_random(parameters, n, seed, bracket) -> list[Proposal]:
     rng = np.random.default_rng(derived_seed(seed, bracket))
-    return [Proposal({p.name: p.sample(rng) for p in parameters}, False) for _ in range(n)]
+    return [Proposal(sample_params(parameters, rng), False) for _ in range(n)]
 
 
 BOHB_DEFAULTS = {
@@ -121,10 +121,11 @@ def propose_tpe(
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for result in usable:
             loss = result.loss if result.loss is not None and math.isfinite(result.loss) else worst
+            encoded = encode(parameters, result.params)  # inactive parameters are absent
             study.add_trial(
                 optuna.trial.create_trial(
-                    params=encode(parameters, result.params),
-                    distributions=distributions,
+                    params=encoded,
+                    distributions={k: distributions[k] for k in encoded},
                     value=loss,
                 )
             )

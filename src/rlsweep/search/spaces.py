@@ -62,6 +62,17 @@ def to_configspace(parameters: tuple[Parameter, ...], seed: int):
             low, high = _bounds(p)
             hp = CS.UniformFloatHyperparameter(p.name, low, high, log=p.is_log)
         space.add(hp)
+    for p in parameters:  # hpbandster's KDE imputes inactive values of conditional spaces
+        for parent, allowed in p.when:
+            parent_param = next(q for q in parameters if q.name == parent)
+            indices = [parent_param.values.index(v) for v in allowed]
+            child, parent_hp = space[p.name], space[parent]
+            condition = (
+                CS.EqualsCondition(child, parent_hp, indices[0])
+                if len(indices) == 1
+                else CS.InCondition(child, parent_hp, indices)
+            )
+            space.add(condition)
     return space
 
 
@@ -89,6 +100,8 @@ def decode(parameters: tuple[Parameter, ...], encoded: dict) -> dict:
     """Model space -> trial params (choice index -> value, q rounding, Python types)."""
     out = {}
     for p in parameters:
+        if p.name not in encoded or not p.active(out):
+            continue  # inactive under its conditions
         raw = encoded[p.name]
         raw = raw.item() if hasattr(raw, "item") else raw
         if p.strategy in ENUMERABLE:
@@ -112,6 +125,8 @@ def encode(parameters: tuple[Parameter, ...], params: dict) -> dict:
     """Trial params -> model space (clipped into the modelled bounds)."""
     out: dict[str, Any] = {}
     for p in parameters:
+        if p.name not in params:
+            continue  # inactive under its conditions
         value = params[p.name]
         if p.strategy in ENUMERABLE:
             out[p.name] = list(p.values).index(value)

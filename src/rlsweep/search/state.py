@@ -100,7 +100,7 @@ class Search:
         With ``search.warm_start`` a promoted trial (stage > 0) resumes from the same
         config one rung lower, and that lineage is part of its id.
         """
-        ordered = {p.name: params[p.name] for p in self.spec.parameters}
+        ordered = {p.name: params[p.name] for p in self.spec.parameters if p.name in params}
         ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
         warm_from = None
         skipped = stage == 1 and bracket is not None and self.dropped(bracket) is not None
