@@ -1,0 +1,106 @@
+"""DAG construction (`snakemake -n`) for large grids: rlsweep's Snakefile against a bare one.
+
+For N trial-seed jobs we write a synthetic grid spec (N/2 trials x 2 seeds)
+and a bare Snakefile with the same job count (one rule per trial-seed output,
+an aggregate rule over all of them), run `snakemake -n --quiet` on each side
+by side, and report wall time, peak memory (RSS of the process tree) and
+their ratio. Usage: python benchmarks/dag_overhead.py [N ...]  (default 1000 10000)
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+BARE = """
+N = {trials}
+SEEDS = [0, 1]
+
+rule all:
+    input: "results/objectives.csv"
+
+rule aggregate:
+    input: expand("results/trials/{{trial}}/seed_{{seed}}/status.json", trial=range(N), seed=SEEDS)
+    output: "results/objectives.csv"
+    shell: "touch {{output}}"
+
+rule train:
+    output: "results/trials/{{trial}}/seed_{{seed}}/status.json"
+    shell: "touch {{output}}"
+"""
+
+
+def run(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def measure(jobs: int) -> dict:
+    trials = jobs // 2
+    lrs = [round(1e-5 * (1 + i), 10) for i in range(trials)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        spec = {
+            "name": "dag",
+            "backend": "synthetic",
+            "base": {"max_steps": 10},
+            "parameters": {"learning_rate": {"strategy": "grid_search", "values": lrs}},
+            "seeds": {"tune": [0, 1], "test": [100]},
+        }
+        (tmp / "ours").mkdir()
+        (tmp / "ours" / "spec.yaml").write_text(yaml.safe_dump(spec))
+        (tmp / "bare").mkdir()
+        (tmp / "bare" / "Snakefile").write_text(BARE.format(trials=trials))
+        ours = run(
+            [
+                str(BIN / "snakemake"),
+                "-n",
+                "--quiet",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--configfile",
+                "spec.yaml",
+                "--cores",
+                "1",
+            ],
+            tmp / "ours",
+        )
+        bare = run([str(BIN / "snakemake"), "-n", "--quiet", "--cores", "1"], tmp / "bare")
+    return {
+        "jobs": jobs,
+        "ours_s": ours[0],
+        "bare_s": bare[0],
+        "ratio": ours[0] / bare[0],
+        "ours_mib": ours[1],
+        "bare_mib": bare[1],
+    }
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a) for a in argv] or [1000, 10000]
+    rows = [measure(n) for n in sizes]
+    lines = [
+        "| trial-seed jobs | rlsweep `snakemake -n` (s) | bare Snakefile (s) | ratio |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['jobs']} | {r['ours_s']:.1f} | {r['bare_s']:.1f} | {r['ratio']:.2f} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
