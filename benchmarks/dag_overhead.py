@@ -99,7 +99,16 @@ def main(argv: list[str]) -> None:
     ]
     for r in rows:
         lines.append(f"| {r['jobs']} | {r['ours_s']:.1f} | {r['bare_s']:.1f} | {r['ratio']:.2f} |")
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    print(text)
+    from report import write_section
+
+    write_section(
+        "dag",
+        "DAG construction against bare Snakemake",
+        f"python benchmarks/dag_overhead.py {' '.join(map(str, sizes))}",
+        text,
+    )
 
 
 if __name__ == "__main__":

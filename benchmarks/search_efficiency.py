@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--mislead", action="store_true")
     args = parser.parse_args()
     limit = hyperband_compute()
-    finals, reach = {}, {}
+    finals, reach, out = {}, {}, []
     cache: dict = {}
 
     def q(params):
@@ -206,23 +206,23 @@ def main() -> None:
             hit = next((c for c, p in h if q(p) >= target), math.inf)
             spent.append(hit / limit)
         reach[name] = spent
-    print(
-        f"\ncompute per run: {limit:.0f} training steps (one Hyperband round 1..81, eta 3, "
+    out.append(
+        f"compute per run: {limit:.0f} training steps (one Hyperband round 1..81, eta 3, "
         f"x {len(TUNE)} tune seeds); {args.meta_seeds} meta-seeds; "
         f"{'misleading' if args.mislead else 'faithful'} low budgets\n"
     )
-    print(
+    out.append(
         "| method | final true quality, median [IQR] | mean ± 95% CI | compute to reach "
-        "random's final best, median [IQR] (fraction of budget; inf = never) |"
+        "random's final best, median [IQR] (fraction of budget) |"
     )
-    print("|---|---|---|---|")
+    out.append("|---|---|---|---|")
     for name in METHODS:
         f = np.array(finals[name])
         r = np.minimum(np.array(reach[name]), 9.0)  # never reached -> shown as "never"
         q1, med, q3 = np.percentile(f, [25, 50, 75])
         ci = 1.96 * f.std(ddof=1) / math.sqrt(len(f))
         r1, rm, r3 = (_share(x) for x in np.percentile(r, [25, 50, 75]))
-        print(
+        out.append(
             f"| {name} | {med:.3f} [{q1:.3f}, {q3:.3f}] | {f.mean():.3f} ± {ci:.3f} | "
             f"{rm} [{r1}, {r3}] |"
         )
@@ -231,9 +231,21 @@ def main() -> None:
         key=lambda n: statistics.median(finals[n]),
     )
     diff = np.array(finals[best_ours]) - np.array(finals["optuna TPE + HyperbandPruner"])
-    print(
+    out.append(
         f"\npaired difference {best_ours} - Optuna TPE+Hyperband: mean {diff.mean():.3f} ± "
         f"{1.96 * diff.std(ddof=1) / math.sqrt(len(diff)):.3f} (95% CI)"
+    )
+    text = "\n".join(out)
+    print(text)
+    from report import write_section
+
+    kind = "mislead" if args.mislead else "faithful"
+    flag = " --mislead" if args.mislead else ""
+    write_section(
+        f"search-{kind}",
+        f"Search efficiency, synthetic backend ({kind} low budgets)",
+        f"python benchmarks/search_efficiency.py --meta-seeds {args.meta_seeds}{flag}",
+        text,
     )
 
 

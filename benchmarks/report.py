@@ -1,0 +1,31 @@
+"""Write a benchmark's figures into its own section of BENCHMARKS.md (replacing the old one)."""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+HEADER = (
+    "# Benchmarks\n\nFigures written by the scripts in benchmarks/; "
+    "each section names its command.\n"
+)
+
+
+def machine() -> str:
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+
+
+def write_section(key: str, title: str, command: str, body: str) -> None:
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
+    section = (
+        f"<!-- {key} -->\n## {title}\n\n`{command}` ({date.today()}, {machine()})\n\n"
+        f"{body.strip()}\n<!-- /{key} -->\n"
+    )
+    pattern = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->\n", re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text + "\n" + section
+    BENCHMARKS.write_text(text)
