@@ -71,8 +71,9 @@ def test_sigkill_mid_sweep_then_resume_gives_identical_objectives(clean_run, tmp
     assert len(finished) < 16, "the sweep ended before the kill; raise sleep_per_step"
 
     locked = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
-    if locked.returncode != 0:  # Snakemake keeps its lock after a SIGKILL
-        assert "unlock" in (locked.stdout + locked.stderr).lower()
+    if locked.returncode != 0:  # a kept lock, or the killed jobs' incomplete outputs
+        said = (locked.stdout + locked.stderr).lower()
+        assert "unlock" in said or "rerun-incomplete" in said
     unlock = run_snakemake(tmp_path, "--unlock", "--configfile", str(spec))
     assert unlock.returncode == 0, unlock.stderr[-2000:]
     resumed = run_snakemake(
