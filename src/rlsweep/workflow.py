@@ -78,6 +78,12 @@ class Sweep:
 
         return status_files(self.spec, self.dirs)
 
+    def warm_start_inputs(self) -> dict:
+        """``{"warm_start": input function}`` for warm-started sweeps, else nothing."""
+        if not (self.adaptive and self.spec.search["warm_start"]):
+            return {}
+        return {"warm_start": lambda w: self.warm_start_input(w.trial, w.seed)}
+
     def warm_start_input(self, trial_id: str, seed: str) -> list[str]:
         """The lower-rung result a warm-started trial resumes from (named in its params.json)."""
         if not (self.adaptive and self.spec.search["warm_start"]):

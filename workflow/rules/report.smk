@@ -26,7 +26,6 @@ rule confirm_trial:
         plan=ancient(f"{ROOT}/confirm/plan.json"),
         model=SWEEP.model_inputs(),
     output:
-        metrics=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}/metrics.jsonl",
         status=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}/status.json",
     log:
         f"{ROOT}/logs/confirm/{{trial}}/seed_{{seed}}.log",
@@ -38,7 +37,7 @@ rule confirm_trial:
     resources:
         **SWEEP.train_resources(),
     params:
-        out=lambda wildcards, output: os.path.dirname(output.status),
+        out=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}",
         launcher=SWEEP.launcher,
     shell:
         "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"

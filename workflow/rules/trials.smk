@@ -1,26 +1,28 @@
 # One job per (trial, seed): the trial contract (metrics.jsonl + status.json, atomic).
 
 
-rule build_tiny_model:
-    output:
-        directory("resources/tiny-gpt2"),
-    log:
-        f"{ROOT}/logs/build_tiny_model.log",
-    conda:
-        "../../envs/trl.yaml"
-    shell:
-        "rlsweep build-model {output} > {log} 2>&1"
+# Only sweeps on the embedded model have this rule: a directory output makes Snakemake
+# check every other output against it (seconds at 10k jobs).
+if SWEEP.model_inputs():
+
+    rule build_tiny_model:
+        output:
+            directory("resources/tiny-gpt2"),
+        log:
+            f"{ROOT}/logs/build_tiny_model.log",
+        conda:
+            "../../envs/trl.yaml"
+        shell:
+            "rlsweep build-model {output} > {log} 2>&1"
 
 
 rule train_trial:
     input:
+        **SWEEP.warm_start_inputs(),
         spec=ancient(SPEC),
         model=SWEEP.model_inputs(),
-        warm_start=lambda wildcards: SWEEP.warm_start_input(
-            wildcards.trial, wildcards.seed
-        ),
     output:
-        metrics=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/metrics.jsonl",
+        # status.json is written last and vouches for metrics.jsonl beside it
         status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",
     log:
         f"{ROOT}/logs/train/{{trial}}/seed_{{seed}}.log",
@@ -32,7 +34,7 @@ rule train_trial:
     resources:
         **SWEEP.train_resources(),
     params:
-        out=lambda wildcards, output: os.path.dirname(output.status),
+        out=f"{ROOT}/trials/{{trial}}/seed_{{seed}}",
         launcher=SWEEP.launcher,
     shell:
         "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
