@@ -38,7 +38,7 @@ def overhead(root: Path) -> dict:
         "job_s": statistics.median(jobs),
         "trainer_s": statistics.median(trainer),
         "overhead_s": statistics.median(extra),
-        "share": sum(extra) / sum(trainer),
+        "share": sum(extra) / sum(trainer) if sum(trainer) else float("nan"),
     }
 
 
