@@ -99,36 +99,30 @@ SYNTHETIC_DEFAULTS = {
     "logging_steps": 1,
 }
 
+
+def _trl_backend(name: str, summary: str, defaults: dict) -> BackendInfo:
+    """A trl trainer on the embedded model: its config's fields plus our model/task keys."""
+    return BackendInfo(
+        name=name,
+        module=f"rlsweep.backends.{name}",
+        summary=summary,
+        defaults=defaults,
+        own_keys=frozenset({"model", "task", "kl_every"}),
+        needs_tiny_model=True,
+        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
+        code_modules=TRL_CODE,
+    )
+
+
 BACKENDS: dict[str, BackendInfo] = {
-    "grpo": BackendInfo(
-        name="grpo",
-        module="rlsweep.backends.grpo",
-        summary="trl GRPOTrainer on the embedded tiny model and character task",
-        defaults=GRPO_DEFAULTS,
-        own_keys=frozenset({"model", "task", "kl_every"}),
-        needs_tiny_model=True,
-        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
-        code_modules=TRL_CODE,
+    "grpo": _trl_backend(
+        "grpo", "trl GRPOTrainer on the embedded tiny model and task", GRPO_DEFAULTS
     ),
-    "rloo": BackendInfo(
-        name="rloo",
-        module="rlsweep.backends.rloo",
-        summary="trl RLOOTrainer on the embedded tiny model and character task",
-        defaults=RLOO_DEFAULTS,
-        own_keys=frozenset({"model", "task", "kl_every"}),
-        needs_tiny_model=True,
-        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
-        code_modules=TRL_CODE,
+    "rloo": _trl_backend(
+        "rloo", "trl RLOOTrainer on the embedded tiny model and task", RLOO_DEFAULTS
     ),
-    "dpo": BackendInfo(
-        name="dpo",
-        module="rlsweep.backends.dpo",
-        summary="trl DPOTrainer on synthetic preference pairs of the embedded task",
-        defaults=DPO_DEFAULTS,
-        own_keys=frozenset({"model", "task", "kl_every"}),
-        needs_tiny_model=True,
-        resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
-        code_modules=TRL_CODE,
+    "dpo": _trl_backend(
+        "dpo", "trl DPOTrainer on synthetic preference pairs of the task", DPO_DEFAULTS
     ),
     "synthetic": BackendInfo(
         name="synthetic",
