@@ -109,3 +109,15 @@ def test_editing_the_script_changes_the_code_fingerprint(tmp_path, monkeypatch):
     script.write_text("print(2)\n")
     assert code_fingerprint("command", config) != before
     assert json.dumps(config)  # config itself unchanged: only the code differs
+
+
+def test_finished_trials_from_other_code_stop_the_run(tmp_path):
+    from rlsweep.guard import check_finished_trials, code_fingerprint
+
+    seed_dir = tmp_path / "trials" / "abc" / "seed_0"
+    atomic_write_json(seed_dir / "status.json", {"code": code_fingerprint("synthetic")})
+    assert check_finished_trials(tmp_path, "synthetic") == 1
+    atomic_write_json(seed_dir / "status.json", {"code": "0" * 16})
+    with pytest.raises(SpecError, match="trained by different code"):
+        check_finished_trials(tmp_path, "synthetic")
+    assert check_finished_trials(tmp_path, "synthetic", allow_code_change=True) == 1

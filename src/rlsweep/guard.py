@@ -45,16 +45,21 @@ def code_fingerprint(backend: str, config: dict | None = None) -> str:
 
 def check_finished_trials(root: Path, backend: str, allow_code_change: bool = False) -> int:
     """Raise SpecError if any finished trial under ``root`` was trained by other code."""
-    checked = 0
+    checked, expected = 0, {}
     for status_path in sorted(Path(root).glob("trials/*/seed_*/status.json")):
         try:
             status = json.loads(status_path.read_text())
         except (OSError, json.JSONDecodeError):
             continue  # a broken status file is reported by `rlsweep status`
         recorded = status.get("code")
-        params = status_path.parent.parent / "params.json"
-        config = json.loads(params.read_text())["config"] if params.is_file() else None
-        if recorded and recorded != code_fingerprint(backend, config) and not allow_code_change:
+        config = None
+        if backend == "command":  # only the command backend's fingerprint reads the config
+            params = status_path.parent.parent / "params.json"
+            config = json.loads(params.read_text())["config"] if params.is_file() else None
+        key = json.dumps(config and config.get("command"))
+        if key not in expected:  # one fingerprint per distinct command, not per trial-seed
+            expected[key] = code_fingerprint(backend, config)
+        if recorded and recorded != expected[key] and not allow_code_change:
             raise SpecError(
                 str(status_path.parent),
                 "was trained by different code (backend or command changed); start fresh "
