@@ -71,50 +71,19 @@ def cmd_build_model(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rlsweep.design import find_trial
-    from rlsweep.trial import run_trial, write_params
+    from rlsweep.jobs import train_seed
 
     spec = _spec(args)
-    dirs = _dirs(args, spec)
-    out = Path(args.out) if args.out else dirs.seed(args.trial, args.seed)
-    trial = find_trial(spec, args.trial, out.parent / "params.json")
-    params_path = out.parent / "params.json"
-    write_params(params_path, trial, spec.backend)
     threads = args.threads or spec.threads
-    print(
-        f"training {trial.id} ({trial.label}) seed {args.seed} with {threads} thread(s)", flush=True
-    )
-    from rlsweep.search import MULTI_FIDELITY
-    from rlsweep.spec import get_dotted
-
-    budget = get_dotted(trial.config, spec.search["fidelity"])
-    warm = bool(spec.search["warm_start"]) and spec.search["method"] in MULTI_FIDELITY
-    resume_from = dirs.seed(trial.warm_start_from, args.seed) if trial.warm_start_from else None
-    if resume_from is not None and not (resume_from / "status.json").is_file():
-        raise SpecError("trial", f"{trial.id} resumes from {resume_from}, which has not finished")
-    _write_snapshot(spec, dirs)
-    status = run_trial(
-        trial,
-        spec.backend,
-        args.seed,
-        out,
-        threads,
-        budget=budget,
-        resume_from=resume_from,
-        save_checkpoint=warm,
-    )
-    print(f"{status.value}: {out}", flush=True)
+    train_seed(spec, _dirs(args, spec), args.trial, args.seed, threads, args.out)
     return 0
 
 
-def _write_snapshot(spec, dirs) -> None:
-    """results/<name>/sweep.json: the spec this sweep runs, so `rlsweep status` needs no path."""
-    from rlsweep.trial import atomic_write_json
+def cmd_train_batch(args) -> int:
+    from rlsweep.jobs import run_batch
 
-    path = dirs.root / "sweep.json"
-    record = {"spec_path": spec.source, "spec_hash": spec.spec_hash, "spec": spec.raw}
-    if not path.is_file() or json.loads(path.read_text()) != record:
-        atomic_write_json(path, record, sort_keys=False)  # key order drives random draws
+    spec = _spec(args)
+    return run_batch(spec, _dirs(args, spec), args.batch, args.threads or spec.threads)
 
 
 def cmd_status(args) -> int:
@@ -250,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", required=True, type=int, help="training seed")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
     p.add_argument("--out", help="seed directory (default: results/<name>/trials/<id>/seed_<k>)")
+    p = with_spec(
+        "train-batch", cmd_train_batch, "train a batch of trial-seeds in one process (runs_per_job)"
+    )
+    p.add_argument("--batch", required=True, help="batch name: b<i> or r<bracket>_<stage>_<i>")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
     with_spec("aggregate", cmd_aggregate, "compute objectives.csv from the trial results")
     with_spec("best", cmd_best, "write best_config.yaml and the confirmation plan")
     with_spec("tables", cmd_tables, "paper tables from the test-seed confirmations")

@@ -58,6 +58,8 @@ class Spec:
     mode: str
     threads: int
     top_k: int
+    #: trial-seeds per training job (rlsweep.jobs)
+    runs_per_job: int = 1
     resources: dict = field(default_factory=dict)
     constraints: tuple = ()
     secondary: tuple[str, ...] = ()
@@ -177,6 +179,7 @@ def parse_spec(doc: dict, source: str | None = None) -> Spec:
         mode=mode,
         threads=int(doc.get("threads", 1)),
         top_k=int(doc.get("top_k", 4)),
+        runs_per_job=int(doc.get("runs_per_job", 1)),
         constraints=constraints,
         secondary=tuple(objective.get("secondary", [])),
         confirm={"top_k": 1, "baseline": True, **(doc.get("confirm") or {})},

@@ -19,6 +19,7 @@ from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
 from rlsweep.design import Trial, expand
 from rlsweep.errors import SpecError
 from rlsweep.guard import check_finished_trials
+from rlsweep.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.layout import SweepDirs
 from rlsweep.search.state import Search, is_adaptive
 from rlsweep.spec import Spec, load_spec
@@ -44,7 +45,28 @@ class Sweep:
 
     def aggregate_inputs(self) -> list[str]:
         """What objectives.csv waits for: every trial-seed, or every bracket's last rung."""
-        return self.search.last_rungs() if self.adaptive else self.status_files()
+        return self.search.last_rungs() if self.adaptive else self.trial_results()
+
+    @property
+    def batched(self) -> bool:
+        """Whether training jobs run several trial-seeds each (spec ``runs_per_job``)."""
+        return self.spec.runs_per_job > 1
+
+    def trial_results(self) -> list[str]:
+        """A grid or random design's training outputs: status files, or batch markers."""
+        if not self.batched:
+            return self.status_files()
+        return [self._marker(name) for name in design_batches(self.spec, list(self.trials))]
+
+    def stage_results(self, bracket: int, stage: int) -> list[str]:
+        """A rung's training outputs (call once the rung's trials are known)."""
+        if not self.batched:
+            return self.search.stage_status_files(bracket, stage)
+        ids = [t.id for _, t in self.search.stage_trials(bracket, stage)]
+        return [self._marker(name) for name in rung_batches(self.spec, ids, bracket, stage)]
+
+    def _marker(self, name: str) -> str:
+        return str(batch_marker(self.dirs, name))
 
     def figures(self) -> list[str]:
         from rlsweep.plots import FIGURES
@@ -102,6 +124,13 @@ class Sweep:
         out = {"mem_mb": lambda wildcards, attempt: mem_mb * attempt, **res}
         if gpus:
             out["gpu"] = gpus
+        return out
+
+    def batch_resources(self) -> dict:
+        """A batch job's resources: a trial's, with runs_per_job times its runtime."""
+        out = self.train_resources()
+        if "runtime" in out:
+            out["runtime"] = out["runtime"] * self.spec.runs_per_job
         return out
 
     @property

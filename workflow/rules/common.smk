@@ -1,4 +1,5 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
+from rlsweep.jobs import BATCH_PATTERN
 from rlsweep.workflow import load_sweep
 
 SWEEP = load_sweep(
@@ -16,6 +17,7 @@ wildcard_constraints:
     seed=r"-?[0-9]+",
     bracket=r"[0-9]+",
     stage=r"[0-9]+",
+    batch=BATCH_PATTERN,
 
 
 def final_outputs():
@@ -40,28 +42,28 @@ def confirmation_results(wildcards):
 
 
 def all_trial_results(wildcards):
-    """Every trial-seed's status.json: targets, so a deleted one is retrained by the next run."""
+    """Every trial-seed's status.json (or batch marker): targets, so a deleted one is redone."""
     if not SWEEP.adaptive:
-        return SWEEP.status_files()
+        return SWEEP.trial_results()
     return [
         path
         for bracket, stages in enumerate(SWEEP.search.brackets)
         for stage in range(len(stages))
-        for path in rung_status_files(bracket, stage)
+        for path in rung_results(bracket, stage)
     ]
 
 
-def stage_status_files(wildcards):
-    return rung_status_files(int(wildcards.bracket), int(wildcards.stage))
+def stage_results(wildcards):
+    return rung_results(int(wildcards.bracket), int(wildcards.stage))
 
 
-def rung_status_files(bracket, stage):
+def rung_results(bracket, stage):
     """Trial-seed results of a rung, known once its proposals or the previous rung exist."""
     if stage == 0:
         checkpoints.propose_bracket.get(bracket=bracket)
     else:
         checkpoints.promote_rung.get(bracket=bracket, stage=stage - 1)
-    return SWEEP.search.stage_status_files(bracket, stage)
+    return SWEEP.stage_results(bracket, stage)
 
 
 def proposal_inputs(wildcards):

@@ -18,7 +18,7 @@ checkpoint propose_bracket:
 checkpoint promote_rung:
     input:
         spec=ancient(SPEC),
-        status=stage_status_files,
+        results=stage_results,
     output:
         f"{ROOT}/search/bracket_{{bracket}}/rung_{{stage}}.json",
     log:

@@ -1,4 +1,4 @@
-# One job per (trial, seed): the trial contract (metrics.jsonl + status.json, atomic).
+# One job per (trial, seed), or per batch of them: the trial contract (metrics.jsonl + status.json).
 
 
 # Only sweeps on the embedded model have this rule: a directory output makes Snakemake
@@ -39,3 +39,27 @@ rule train_trial:
     shell:
         "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
         " --threads {threads} --out {params.out} > {log} 2>&1"
+
+
+# runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.jobs).
+rule train_batch:
+    input:
+        spec=ancient(SPEC),
+        model=SWEEP.model_inputs(),
+    output:
+        # written once every member has its status.json
+        f"{ROOT}/batches/{{batch}}.json",
+    log:
+        f"{ROOT}/logs/train/batch_{{batch}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/train/batch_{{batch}}.tsv"
+    conda:
+        SWEEP.conda_env
+    threads: SWEEP.spec.threads
+    resources:
+        **SWEEP.batch_resources(),
+    params:
+        launcher=SWEEP.launcher,
+    shell:
+        "{params.launcher} train-batch {input.spec} --batch {wildcards.batch} --threads {threads}"
+        " > {log} 2>&1"

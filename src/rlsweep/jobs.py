@@ -1,0 +1,149 @@
+"""What one training job runs: one trial-seed, or a batch of them in one process.
+
+Importing torch, transformers and trl costs ~6 s per process, more than a
+tiny trial trains. With ``runs_per_job: N`` in the spec a job trains up to N
+trial-seeds one after another in one process and pays that once.
+
+A batch is named ``b<i>`` (the i-th chunk of the design's trial-seeds, trial
+by trial) or ``r<bracket>_<stage>_<i>`` (the i-th chunk of a Hyperband rung),
+so its members follow from the spec and the search files alone. Every member
+still writes its own atomic status.json; a member that already has one is
+kept and skipped, so rerunning a batch after a fault retrains only the
+trial-seeds that had not finished. A member that raises does not stop the
+others: the job fails at the end, and its marker file is written only when
+all members finished.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from rlsweep.design import Trial, expand, find_trial
+from rlsweep.errors import SpecError
+from rlsweep.layout import SweepDirs
+from rlsweep.spec import Spec, get_dotted
+from rlsweep.trial import Status, atomic_write_json, run_trial, write_params
+
+_BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<stage>[0-9]+)_(?P<j>[0-9]+))$")
+#: Snakemake wildcard constraint matching batch names
+BATCH_PATTERN = r"b[0-9]+|r[0-9]+_[0-9]+_[0-9]+"
+
+
+def chunks(pairs: list, size: int) -> list[list]:
+    return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+
+def seed_pairs(trial_ids: list[str], seeds: tuple[int, ...]) -> list[tuple[str, int]]:
+    """Trial-seeds in training order: a trial's seeds next to each other."""
+    return [(trial_id, seed) for trial_id in trial_ids for seed in seeds]
+
+
+def design_batches(spec: Spec, trials: list[Trial]) -> dict[str, list[tuple[str, int]]]:
+    """Batches of a grid or random design: name -> its trial-seeds."""
+    pairs = seed_pairs([t.id for t in trials], spec.seeds_tune)
+    return {f"b{i}": chunk for i, chunk in enumerate(chunks(pairs, spec.runs_per_job))}
+
+
+def rung_batches(spec: Spec, trial_ids: list[str], bracket: int, stage: int) -> dict:
+    """Batches of one Hyperband rung (its trials known once the rung before finished)."""
+    pairs = seed_pairs(trial_ids, spec.seeds_tune)
+    chunked = chunks(pairs, spec.runs_per_job)
+    return {f"r{bracket}_{stage}_{i}": chunk for i, chunk in enumerate(chunked)}
+
+
+def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int]]:
+    """The trial-seeds of batch ``name``, recomputed from the spec and search files."""
+    match = _BATCH.match(name)
+    if not match:
+        raise SpecError("--batch", f"{name!r} is not a batch name (b<i> or r<bracket>_<stage>_<i>)")
+    if match["i"] is not None:
+        batches = design_batches(spec, expand(spec))
+    else:
+        from rlsweep.search.state import Search
+
+        bracket, stage = int(match["bracket"]), int(match["stage"])
+        ids = [t.id for _, t in Search(spec, dirs).stage_trials(bracket, stage)]
+        batches = rung_batches(spec, ids, bracket, stage)
+    if name not in batches:
+        raise SpecError("--batch", f"sweep {spec.name!r} has no batch {name!r}")
+    return batches[name]
+
+
+def batch_marker(dirs: SweepDirs, name: str) -> Path:
+    return dirs.root / "batches" / f"{name}.json"
+
+
+def train_seed(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: int, out=None):
+    """Train one trial-seed of a sweep (resolving its config, budget and warm start)."""
+    from rlsweep.search import MULTI_FIDELITY
+
+    out = Path(out) if out else dirs.seed(trial_id, seed)
+    params_path = out.parent / "params.json"
+    trial = find_trial(spec, trial_id, params_path)
+    write_params(params_path, trial, spec.backend)
+    print(f"training {trial.id} ({trial.label}) seed {seed} with {threads} thread(s)", flush=True)
+    budget = get_dotted(trial.config, spec.search["fidelity"])
+    warm = bool(spec.search["warm_start"]) and spec.search["method"] in MULTI_FIDELITY
+    resume_from = dirs.seed(trial.warm_start_from, seed) if trial.warm_start_from else None
+    if resume_from is not None and not (resume_from / "status.json").is_file():
+        raise SpecError("trial", f"{trial.id} resumes from {resume_from}, which has not finished")
+    write_snapshot(spec, dirs)
+    status = run_trial(
+        trial,
+        spec.backend,
+        seed,
+        out,
+        threads,
+        budget=budget,
+        resume_from=resume_from,
+        save_checkpoint=warm,
+    )
+    print(f"{status.value}: {out}", flush=True)
+    return status
+
+
+def run_batch(spec: Spec, dirs: SweepDirs, name: str, threads: int) -> int:
+    """Train a batch's unfinished members in this process; 0 when all finished, else 1."""
+    members = batch_members(spec, dirs, name)
+    record, failed = [], 0
+    for trial_id, seed in members:
+        done = dirs.seed(trial_id, seed) / "status.json"
+        started = time.time()
+        if done.is_file():
+            print(f"kept (finished before): {done.parent}", flush=True)
+            state = json.loads(done.read_text())["status"]
+        else:
+            try:
+                state = train_seed(spec, dirs, trial_id, seed, threads).value
+            except SpecError:
+                raise
+            except Exception as exc:  # the others still train; the job fails at the end
+                print(f"failed: {trial_id} seed {seed}: {type(exc).__name__}: {exc}", flush=True)
+                state, failed = Status.FAILED.value, failed + 1
+            gc.collect()  # the previous trainer's model and optimizer
+        record.append(
+            {
+                "trial_id": trial_id,
+                "seed": seed,
+                "status": state,
+                "seconds": round(time.time() - started, 3),
+            }
+        )
+    if failed:
+        print(f"{failed} of {len(members)} trial-seeds failed; rerun to retry", file=sys.stderr)
+        return 1
+    atomic_write_json(batch_marker(dirs, name), {"batch": name, "members": record})
+    return 0
+
+
+def write_snapshot(spec: Spec, dirs: SweepDirs) -> None:
+    """results/<name>/sweep.json: the spec this sweep runs, so `rlsweep status` needs no path."""
+    path = dirs.root / "sweep.json"
+    record = {"spec_path": spec.source, "spec_hash": spec.spec_hash, "spec": spec.raw}
+    if not path.is_file() or json.loads(path.read_text()) != record:
+        atomic_write_json(path, record, sort_keys=False)  # key order drives random draws
