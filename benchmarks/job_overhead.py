@@ -1,70 +1,143 @@
-"""Per-job harness overhead of a finished sweep: job wall time minus the trainer's own time.
+"""Per-job harness overhead: job wall time minus the trainer's own time, per trial-seed.
 
-Reads each trial-seed's Snakemake benchmark file (wall seconds of the whole
-`rlsweep train` job: process start, imports, model load, training, writes)
-and the trainer's time (the last `wall_time_s` it logged). Run a sweep first,
-e.g. `snakemake --cores 2`, then:
+Reads each training job's Snakemake benchmark file (wall seconds of the whole
+`rlsweep train` or `rlsweep train-batch` job: process start, imports, model
+load, training, writes) and the trainer's time of each trial-seed it ran (the
+last `wall_time_s` logged; it starts once the model is loaded). A batch job's
+overhead is shared by its trial-seeds.
 
-    python benchmarks/job_overhead.py results/grpo_default [results/synthetic_grid ...]
+    python benchmarks/job_overhead.py results/grpo_default [results/...]   # finished sweeps
+    python benchmarks/job_overhead.py --default 1 8 16   # run the default sweep with these
+                                                         # runs_per_job, side by side, and report
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
-import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+import yaml
 
 from rlsweep.objectives import read_metrics
 
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
-def overhead(root: Path) -> dict:
-    """Median job and trainer times; the synthetic backend's trainer time is simulated (0 real)."""
-    simulated = json.loads((root / "sweep.json").read_text())["spec"]["backend"] == "synthetic"
-    jobs, trainer = [], []
+
+def job_wall(bench: Path) -> float:
+    with open(bench) as fh:
+        return float(next(csv.DictReader(fh, delimiter="\t"))["s"])
+
+
+def trainer_seconds(seed_dir: Path, simulated: bool) -> float:
+    """The trainer's own time (0 for the synthetic backend, whose time is simulated)."""
+    if simulated:
+        return 0.0
+    return max(r.get("wall_time_s", 0.0) for r in read_metrics(seed_dir / "metrics.jsonl"))
+
+
+def jobs_of(root: Path) -> list[tuple[float, list[Path]]]:
+    """(job wall seconds, the seed directories it trained) for every training job."""
+    out = []
     for bench in sorted(root.glob("benchmarks/train/*/seed_*.tsv")):
-        with open(bench) as fh:
-            wall = float(next(csv.DictReader(fh, delimiter="\t"))["s"])
-        seed_dir = root / "trials" / bench.parent.name / bench.stem
-        rows = read_metrics(seed_dir / "metrics.jsonl")
-        train = 0.0 if simulated else max(r.get("wall_time_s", 0.0) for r in rows)
-        jobs.append(wall)
-        trainer.append(train)
-    extra = [j - t for j, t in zip(jobs, trainer, strict=True)]
+        out.append((job_wall(bench), [root / "trials" / bench.parent.name / bench.stem]))
+    for bench in sorted(root.glob("benchmarks/train/batch_*.tsv")):
+        marker = json.loads((root / "batches" / f"{bench.stem[6:]}.json").read_text())
+        seeds = [root / "trials" / m["trial_id"] / f"seed_{m['seed']}" for m in marker["members"]]
+        out.append((job_wall(bench), seeds))
+    return out
+
+
+def overhead(root: Path, sweep_s: float | None = None) -> dict:
+    spec = json.loads((root / "sweep.json").read_text())["spec"]
+    simulated = spec["backend"] == "synthetic"
+    jobs = jobs_of(root)
+    walls = [wall for wall, _ in jobs]
+    trainer = [sum(trainer_seconds(d, simulated) for d in dirs) for _, dirs in jobs]
+    runs = sum(len(dirs) for _, dirs in jobs)
+    extra = sum(walls) - sum(trainer)
     return {
-        "root": str(root),
+        "root": str(root.name),
+        "runs_per_job": spec.get("runs_per_job", 1),
         "jobs": len(jobs),
-        "job_s": statistics.median(jobs),
-        "trainer_s": statistics.median(trainer),
-        "overhead_s": statistics.median(extra),
-        "share": sum(extra) / sum(trainer) if sum(trainer) else float("nan"),
+        "runs": runs,
+        "trainer_per_run": sum(trainer) / runs,
+        "overhead_per_run": extra / runs,
+        "share": extra / sum(trainer) if sum(trainer) else float("nan"),
+        "sweep_s": sweep_s,
     }
 
 
-def main(paths: list[str]) -> None:
-    rows = [overhead(Path(p)) for p in paths]
+def run_default(per_job: list[int], cores: int) -> list[dict]:
+    """Run config/config.yaml once per runs_per_job value in fresh directories, in turn."""
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for runs in per_job:
+            work = Path(tmp) / f"rpj{runs}"
+            spec = {**base, "name": f"{base['name']}_rpj{runs}", "runs_per_job": runs}
+            work.mkdir()
+            (work / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+            model = [str(BIN / "rlsweep"), "build-model", "resources/tiny-gpt2"]
+            subprocess.run(model, cwd=work, check=True, capture_output=True)
+            command = [
+                str(BIN / "snakemake"),
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--cores",
+                str(cores),
+                "--configfile",
+                "spec.yaml",
+            ]
+            started = time.perf_counter()
+            subprocess.run(command, cwd=work, check=True, capture_output=True)
+            rows.append(overhead(work / "results" / spec["name"], time.perf_counter() - started))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
     lines = [
-        "| sweep | jobs | median job wall (s) | median trainer time (s) | median overhead (s) "
-        "| overhead / trainer time |",
-        "|---|---|---|---|---|---|",
+        "| sweep | runs_per_job | jobs | trial-seeds | trainer time per trial-seed (s) "
+        "| overhead per trial-seed (s) | overhead / trainer time | whole sweep (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        sweep = f"{r['sweep_s']:.0f}" if r["sweep_s"] else "-"
         lines.append(
-            f"| {r['root']} | {r['jobs']} | {r['job_s']:.2f} | {r['trainer_s']:.2f} | "
-            f"{r['overhead_s']:.2f} | {100 * r['share']:.0f}% |"
+            f"| {r['root']} | {r['runs_per_job']} | {r['jobs']} | {r['runs']} | "
+            f"{r['trainer_per_run']:.2f} | {r['overhead_per_run']:.2f} | "
+            f"{100 * r['share']:.0f}% | {sweep} |"
         )
-    text = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("roots", nargs="*", help="results directories of finished sweeps")
+    parser.add_argument("--default", nargs="+", type=int, metavar="RUNS_PER_JOB")
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    rows = [overhead(Path(p)) for p in args.roots]
+    if args.default:
+        rows += run_default(args.default, args.cores)
+    text = table(rows)
     print(text)
     from report import write_section
 
     write_section(
         "overhead",
         "Per-job overhead (job wall time minus trainer time)",
-        f"python benchmarks/job_overhead.py {' '.join(paths)}",
+        f"python benchmarks/job_overhead.py {' '.join(sys.argv[1:])}",
         text,
     )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
