@@ -9,7 +9,6 @@ their ratio. Usage: python benchmarks/dag_overhead.py [N ...]  (default 1000 100
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,27 +37,48 @@ rule train:
     shell: "touch {{output}}"
 """
 
+# Snakemake's own start (imports, executor plugins) with nothing to schedule
+EMPTY = """
+rule all:
+    shell: "true"
+"""
+
+
+# a wrapper process whose only child is the command, so its peak RSS is the command's alone
+PEAK = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+    "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
 
 def run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak RSS (MiB, largest process of the command's tree)."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, *command], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return time.perf_counter() - started, int(out.stdout.split()[-1]) / 1024
 
 
 def measure(jobs: int) -> dict:
     trials = jobs // 2
-    lrs = [round(1e-5 * (1 + i), 10) for i in range(trials)]
+    # what users write for a big grid: a few short lists crossed (50 x 10 x k)
+    if trials % 500:
+        raise SystemExit("job counts must be multiples of 1000")
+    grid = {
+        "learning_rate": [round(1e-5 * (1 + i), 10) for i in range(50)],
+        "beta": [round(0.01 * i, 2) for i in range(10)],
+        "per_device_train_batch_size": list(range(1, trials // 500 + 1)),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         spec = {
             "name": "dag",
             "backend": "synthetic",
             "base": {"max_steps": 10},
-            "parameters": {"learning_rate": {"strategy": "grid_search", "values": lrs}},
+            "parameters": {
+                key: {"strategy": "grid_search", "values": values} for key, values in grid.items()
+            },
             "seeds": {"tune": [0, 1], "test": [100]},
         }
         (tmp / "ours").mkdir()
@@ -80,11 +100,16 @@ def measure(jobs: int) -> dict:
             tmp / "ours",
         )
         bare = run([str(BIN / "snakemake"), "-n", "--quiet", "--cores", "1"], tmp / "bare")
+        (tmp / "empty").mkdir()
+        (tmp / "empty" / "Snakefile").write_text(EMPTY)
+        empty = run([str(BIN / "snakemake"), "-n", "--quiet", "--cores", "1"], tmp / "empty")
     return {
         "jobs": jobs,
         "ours_s": ours[0],
         "bare_s": bare[0],
         "ratio": ours[0] / bare[0],
+        "empty_s": empty[0],
+        "net_ratio": (ours[0] - empty[0]) / (bare[0] - empty[0]),
         "ours_mib": ours[1],
         "bare_mib": bare[1],
     }
@@ -94,11 +119,16 @@ def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv] or [1000, 10000]
     rows = [measure(n) for n in sizes]
     lines = [
-        "| trial-seed jobs | rlsweep `snakemake -n` (s) | bare Snakefile (s) | ratio |",
-        "|---|---|---|---|",
+        "| trial-seed jobs | rlsweep `snakemake -n` (s) | bare Snakefile (s) | ratio "
+        "| empty Snakefile (s) | ratio net of Snakemake's start | peak RSS ours / bare (MiB) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['jobs']} | {r['ours_s']:.1f} | {r['bare_s']:.1f} | {r['ratio']:.2f} |")
+        lines.append(
+            f"| {r['jobs']} | {r['ours_s']:.1f} | {r['bare_s']:.1f} | {r['ratio']:.2f} | "
+            f"{r['empty_s']:.1f} | {r['net_ratio']:.2f} | "
+            f"{r['ours_mib']:.0f} / {r['bare_mib']:.0f} |"
+        )
     text = "\n".join(lines)
     print(text)
     from report import write_section

@@ -39,7 +39,7 @@ OBJECTIVES = {
 def schema() -> dict:
     """The spec's JSON schema, shipped inside the package (workflow/schemas links to it)."""
     text = resources.files("rlsweep.schemas").joinpath("spec.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=YAML_LOADER)
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,17 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {obj!r}")
 
 
+#: libyaml's safe loader where PyYAML has it (a 10k-trial grid spec parses ~10x faster)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: str | Path) -> dict:
     """Read a spec file; a missing, empty or broken file is a SpecError, not a traceback."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(str(path), "no such file; give the path of a sweep spec YAML")
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

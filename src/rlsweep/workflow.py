@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
@@ -76,12 +77,15 @@ class Sweep:
             names.append("rungs.png")
         return names
 
+    @cached_property
+    def _status_files(self) -> tuple[str, ...]:
+        # string formatting, not pathlib: this runs for every trial-seed at each DAG build
+        trials = f"{self.dirs.root}/trials"
+        seeds = self.spec.seeds_tune
+        return tuple(f"{trials}/{t.id}/seed_{s}/status.json" for t in self.trials for s in seeds)
+
     def status_files(self) -> list[str]:
-        return [
-            str(self.dirs.seed(t.id, seed) / "status.json")
-            for t in self.trials
-            for seed in self.spec.seeds_tune
-        ]
+        return list(self._status_files)
 
     @property
     def conda_env(self) -> str:
