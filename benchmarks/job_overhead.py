@@ -1,9 +1,9 @@
 """Per-job harness overhead: job wall time minus the trainer's own time, per trial-seed.
 
-Reads each training job's Snakemake benchmark file (wall seconds of the whole
-`rlsweep train` or `rlsweep train-batch` job: process start, imports, model
-load, training, writes) and the trainer's time of each trial-seed it ran (the
-last `wall_time_s` logged; it starts once the model is loaded). A batch job's
+Reads each training job's wall time (`process_seconds` in a trial-seed's
+status.json or a batch's marker: process start, imports, model load,
+training, writes) and the trainer's time of each trial-seed it ran (the last
+`wall_time_s` logged; it starts once the model is loaded). A batch job's
 overhead is shared by its trial-seeds.
 
     python benchmarks/job_overhead.py results/grpo_default [results/...]   # finished sweeps
@@ -14,7 +14,6 @@ overhead is shared by its trial-seeds.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -30,11 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def job_wall(bench: Path) -> float:
-    with open(bench) as fh:
-        return float(next(csv.DictReader(fh, delimiter="\t"))["s"])
-
-
 def trainer_seconds(seed_dir: Path, simulated: bool) -> float:
     """The trainer's own time (0 for the synthetic backend, whose time is simulated)."""
     if simulated:
@@ -44,13 +38,15 @@ def trainer_seconds(seed_dir: Path, simulated: bool) -> float:
 
 def jobs_of(root: Path) -> list[tuple[float, list[Path]]]:
     """(job wall seconds, the seed directories it trained) for every training job."""
+    markers = sorted(root.glob("batches/*.json"))
+    if not markers:
+        statuses = sorted(root.glob("trials/*/seed_*/status.json"))
+        return [(json.loads(s.read_text())["process_seconds"], [s.parent]) for s in statuses]
     out = []
-    for bench in sorted(root.glob("benchmarks/train/*/seed_*.tsv")):
-        out.append((job_wall(bench), [root / "trials" / bench.parent.name / bench.stem]))
-    for bench in sorted(root.glob("benchmarks/train/batch_*.tsv")):
-        marker = json.loads((root / "batches" / f"{bench.stem[6:]}.json").read_text())
+    for path in markers:
+        marker = json.loads(path.read_text())
         seeds = [root / "trials" / m["trial_id"] / f"seed_{m['seed']}" for m in marker["members"]]
-        out.append((job_wall(bench), seeds))
+        out.append((marker["process_seconds"], seeds))
     return out
 
 

@@ -8,7 +8,10 @@ HyperbandPruner and RandomSampler on the same curves, reporting the objective
 so far at every step. The incumbent of each run is scored on 10 fresh seeds at
 the full budget (true quality, not the noisy value the search saw).
 
-    python benchmarks/search_efficiency.py [--meta-seeds 30] [--mislead]
+    python benchmarks/search_efficiency.py [--meta-seeds 30] [--mislead] [--ray N]
+
+--ray N adds Ray Tune's BOHB (benchmarks/ray_bohb.py) on the first N meta-seeds
+(~90 s each); it needs `pip install "ray[tune]"` beside rlsweep.
 
 --mislead uses a space where low budgets favour fast-rising high learning
 rates more strongly (optimum_lr lower, a wider lr range), the case where
@@ -174,6 +177,9 @@ METHODS = {
 }
 
 
+RAY = "ray tune BOHB (first meta-seeds only; see note)"
+
+
 def _share(x: float) -> str:
     return "never" if x > 1 else f"{x:.2f}"
 
@@ -182,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meta-seeds", type=int, default=30)
     parser.add_argument("--mislead", action="store_true")
+    parser.add_argument("--ray", type=int, default=0, metavar="N", help="Ray Tune BOHB seeds")
     args = parser.parse_args()
     limit = hyperband_compute()
     finals, reach, out = {}, {}, []
@@ -193,16 +200,21 @@ def main() -> None:
             cache[key] = quality(params, args.mislead)
         return cache[key]
 
-    runs = {}
-    for name, method in METHODS.items():
+    runs, methods = {}, dict(METHODS)
+    if args.ray:
+        from ray_bohb import run_ray_bohb
+
+        methods[RAY] = run_ray_bohb
+    for name, method in methods.items():
         started = time.perf_counter()
-        runs[name] = [method(seed, args.mislead, limit) for seed in range(args.meta_seeds)]
+        seeds = range(args.ray if name == RAY else args.meta_seeds)
+        runs[name] = [method(seed, args.mislead, limit) for seed in seeds]
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
     random_final = [q(h[-1][1]) if h else 0.0 for h in runs["random (ours)"]]
     for name, histories in runs.items():
         finals[name] = [q(h[-1][1]) if h else 0.0 for h in histories]
         spent = []
-        for h, target in zip(histories, random_final, strict=True):
+        for h, target in zip(histories, random_final[: len(histories)], strict=True):
             hit = next((c for c, p in h if q(p) >= target), math.inf)
             spent.append(hit / limit)
         reach[name] = spent
@@ -216,7 +228,7 @@ def main() -> None:
         "random's final best, median [IQR] (fraction of budget) |"
     )
     out.append("|---|---|---|---|")
-    for name in METHODS:
+    for name in methods:
         f = np.array(finals[name])
         r = np.minimum(np.array(reach[name]), 9.0)  # never reached -> shown as "never"
         q1, med, q3 = np.percentile(f, [25, 50, 75])
@@ -235,6 +247,12 @@ def main() -> None:
         f"\npaired difference {best_ours} - Optuna TPE+Hyperband: mean {diff.mean():.3f} ± "
         f"{1.96 * diff.std(ddof=1) / math.sqrt(len(diff)):.3f} (95% CI)"
     )
+    if args.ray:
+        out.append(
+            f"\nRay Tune BOHB: {args.ray} meta-seeds (the first ones; compare with care). Run one "
+            "trial at a time, Ray plays only the first Hyperband bracket with early stopping and "
+            "then runs every new trial to the full budget (see benchmarks/ray_bohb.py)."
+        )
     text = "\n".join(out)
     print(text)
     from report import write_section
@@ -244,7 +262,8 @@ def main() -> None:
     write_section(
         f"search-{kind}",
         f"Search efficiency, synthetic backend ({kind} low budgets)",
-        f"python benchmarks/search_efficiency.py --meta-seeds {args.meta_seeds}{flag}",
+        f"python benchmarks/search_efficiency.py --meta-seeds {args.meta_seeds}{flag}"
+        + (f" --ray {args.ray}" if args.ray else ""),
         text,
     )
 

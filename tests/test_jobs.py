@@ -44,7 +44,7 @@ def test_runs_per_job_must_be_positive():
 
 
 def train_jobs(root):
-    return sorted(p.name for p in (root / "benchmarks" / "train").rglob("*.tsv"))
+    return sorted(p.name for p in (root / "logs" / "train").rglob("*.log"))
 
 
 def status_mtimes(root):

@@ -27,7 +27,7 @@ from rlsweep.design import Trial, expand, find_trial
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.spec import Spec, get_dotted
-from rlsweep.trial import Status, atomic_write_json, run_trial, write_params
+from rlsweep.trial import Status, atomic_write_json, process_usage, run_trial, write_params
 
 _BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<stage>[0-9]+)_(?P<j>[0-9]+))$")
 #: Snakemake wildcard constraint matching batch names
@@ -137,7 +137,8 @@ def run_batch(spec: Spec, dirs: SweepDirs, name: str, threads: int) -> int:
     if failed:
         print(f"{failed} of {len(members)} trial-seeds failed; rerun to retry", file=sys.stderr)
         return 1
-    atomic_write_json(batch_marker(dirs, name), {"batch": name, "members": record})
+    marker = {"batch": name, "members": record, **process_usage()}
+    atomic_write_json(batch_marker(dirs, name), marker)
     return 0
 
 

@@ -151,6 +151,31 @@ def package_versions(names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def process_usage() -> dict:
+    """Wall seconds since this process started and its peak RSS, for status files.
+
+    (What Snakemake's ``benchmark:`` would record, without its per-job cost at DAG
+    build; in a batch the seconds run on across members.)
+    """
+    import resource
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"process_seconds": round(_process_age(), 3), "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def _process_age() -> float:
+    try:  # Linux: the process start time, in clock ticks after boot
+        with open("/proc/self/stat") as fh:
+            started = int(fh.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as fh:
+            return float(fh.read().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return time.time() - _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
 def limit_threads(threads: int) -> None:
     """Set thread counts before torch or numpy start their pools (one is fastest here)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -221,6 +246,7 @@ def run_trial(
             "metrics_bytes": metrics_bytes,
             "host": socket.gethostname(),
             "threads": threads,
+            **process_usage(),
             "versions": package_versions(
                 ("rlsweep", "torch", "trl", "transformers")
                 if backend != "synthetic"

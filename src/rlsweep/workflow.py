@@ -59,6 +59,16 @@ class Sweep:
             return self.status_files()
         return [self._marker(name) for name in design_batches(self.spec, list(self.trials))]
 
+    def lost_trial_results(self) -> list[str]:
+        """Results deleted after objectives.csv was written (Snakemake would not redo them).
+
+        Before aggregation every result is an input of objectives.csv anyway; naming
+        10k of them a second time as targets cost Snakemake seconds per DAG build.
+        """
+        if not self.dirs.objectives.is_file():
+            return []
+        return [path for path in self.trial_results() if not os.path.exists(path)]
+
     def stage_results(self, bracket: int, stage: int) -> list[str]:
         """A rung's training outputs (call once the rung's trials are known)."""
         if not self.batched:

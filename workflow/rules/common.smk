@@ -42,9 +42,9 @@ def confirmation_results(wildcards):
 
 
 def all_trial_results(wildcards):
-    """Every trial-seed's status.json (or batch marker): targets, so a deleted one is redone."""
+    """Trial-seed results as targets, so that one deleted after aggregation is redone."""
     if not SWEEP.adaptive:
-        return SWEEP.trial_results()
+        return SWEEP.lost_trial_results()
     return [
         path
         for bracket, stages in enumerate(SWEEP.search.brackets)

@@ -29,8 +29,6 @@ rule confirm_trial:
         status=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}/status.json",
     log:
         f"{ROOT}/logs/confirm/{{trial}}/seed_{{seed}}.log",
-    benchmark:
-        f"{ROOT}/benchmarks/confirm/{{trial}}/seed_{{seed}}.tsv"
     conda:
         SWEEP.conda_env
     threads: SWEEP.spec.threads

@@ -16,18 +16,17 @@ if SWEEP.model_inputs():
             "rlsweep build-model {output} > {log} 2>&1"
 
 
+# The spec is a parameter, not an input: a changed spec changes trial ids, never
+# reruns a finished trial, and 10k extra input edges cost Snakemake seconds.
 rule train_trial:
     input:
         **SWEEP.warm_start_inputs(),
-        spec=ancient(SPEC),
         model=SWEEP.model_inputs(),
     output:
         # status.json is written last and vouches for metrics.jsonl beside it
         status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",
     log:
         f"{ROOT}/logs/train/{{trial}}/seed_{{seed}}.log",
-    benchmark:
-        f"{ROOT}/benchmarks/train/{{trial}}/seed_{{seed}}.tsv"
     conda:
         SWEEP.conda_env
     threads: SWEEP.spec.threads
@@ -36,23 +35,21 @@ rule train_trial:
     params:
         out=f"{ROOT}/trials/{{trial}}/seed_{{seed}}",
         launcher=SWEEP.launcher,
+        spec=SPEC,
     shell:
-        "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
+        "{params.launcher} train {params.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
         " --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 # runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.jobs).
 rule train_batch:
     input:
-        spec=ancient(SPEC),
         model=SWEEP.model_inputs(),
     output:
         # written once every member has its status.json
         f"{ROOT}/batches/{{batch}}.json",
     log:
         f"{ROOT}/logs/train/batch_{{batch}}.log",
-    benchmark:
-        f"{ROOT}/benchmarks/train/batch_{{batch}}.tsv"
     conda:
         SWEEP.conda_env
     threads: SWEEP.spec.threads
@@ -60,6 +57,7 @@ rule train_batch:
         **SWEEP.batch_resources(),
     params:
         launcher=SWEEP.launcher,
+        spec=SPEC,
     shell:
-        "{params.launcher} train-batch {input.spec} --batch {wildcards.batch} --threads {threads}"
+        "{params.launcher} train-batch {params.spec} --batch {wildcards.batch} --threads {threads}"
         " > {log} 2>&1"
