@@ -47,17 +47,22 @@ rule all:
 # a wrapper process whose only child is the command, so its peak RSS is the command's alone
 PEAK = (
     "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-    "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "capture_output=True); r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(r.ru_maxrss, r.ru_utime + r.ru_stime)"
 )
 
 
-def run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, largest process of the command's tree)."""
+def run(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB, largest process of the tree) and CPU seconds.
+
+    CPU seconds barely move when other work shares the machine; wall time does.
+    """
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", PEAK, *command], cwd=cwd, check=True, capture_output=True, text=True
     )
-    return time.perf_counter() - started, int(out.stdout.split()[-1]) / 1024
+    peak_kb, cpu = out.stdout.split()[-2:]
+    return time.perf_counter() - started, int(peak_kb) / 1024, float(cpu)
 
 
 def measure(jobs: int) -> dict:
@@ -110,6 +115,9 @@ def measure(jobs: int) -> dict:
         "ratio": ours[0] / bare[0],
         "empty_s": empty[0],
         "net_ratio": (ours[0] - empty[0]) / (bare[0] - empty[0]),
+        "cpu_ratio": ours[2] / bare[2],
+        "ours_cpu": ours[2],
+        "bare_cpu": bare[2],
         "ours_mib": ours[1],
         "bare_mib": bare[1],
     }
@@ -120,13 +128,15 @@ def main(argv: list[str]) -> None:
     rows = [measure(n) for n in sizes]
     lines = [
         "| trial-seed jobs | rlsweep `snakemake -n` (s) | bare Snakefile (s) | ratio "
-        "| empty Snakefile (s) | ratio net of Snakemake's start | peak RSS ours / bare (MiB) |",
-        "|---|---|---|---|---|---|---|",
+        "| empty Snakefile (s) | ratio net of Snakemake's start | CPU s ours / bare (ratio) "
+        "| peak RSS ours / bare (MiB) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['jobs']} | {r['ours_s']:.1f} | {r['bare_s']:.1f} | {r['ratio']:.2f} | "
             f"{r['empty_s']:.1f} | {r['net_ratio']:.2f} | "
+            f"{r['ours_cpu']:.1f} / {r['bare_cpu']:.1f} ({r['cpu_ratio']:.2f}) | "
             f"{r['ours_mib']:.0f} / {r['bare_mib']:.0f} |"
         )
     text = "\n".join(lines)
