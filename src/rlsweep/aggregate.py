@@ -14,8 +14,7 @@ from rlsweep.layout import SweepDirs
 from rlsweep.objectives import (
     OBJECTIVE_COLUMNS,
     rank_key,
-    read_metrics,
-    seed_objectives,
+    seed_objectives_from_file,
     trial_objectives,
 )
 from rlsweep.spec import Spec, satisfies
@@ -52,8 +51,8 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
             trained.append(status["steps_trained"])
         if status.get("reason"):
             reasons.append(f"seed {seed}: {status['reason']}")
-        metrics = read_metrics(seed_dir / "metrics.jsonl")
-        per_seed.append(seed_objectives(metrics, spec.extra_metrics))
+        metrics = seed_dir / "metrics.jsonl"
+        per_seed.append(seed_objectives_from_file(metrics, spec.extra_metrics))
     if "pending" in statuses:
         overall = "pending"
     elif "diverged" in statuses:

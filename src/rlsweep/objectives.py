@@ -19,9 +19,10 @@ computed (often NaN) and ranking puts it last.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,14 @@ def seed_objectives(rows: list[dict], extra: tuple[str, ...] = ()) -> dict[str, 
     (The command backend may optimise any key its program logs, e.g. an imported
     sweep's ``mean_reward``: its objective is the mean over the last 10% of rows.)
     """
-    steps, reward = series(rows, "reward")
+    return curve_objectives(lambda key: series(rows, key), extra)
+
+
+def curve_objectives(
+    series_of: Callable[[str], tuple[np.ndarray, np.ndarray]], extra: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """The objective definitions over ``series_of(key)`` (steps, values), whatever the reader."""
+    steps, reward = series_of("reward")
     out = dict.fromkeys(
         ("final_reward", "best_reward", "reward_auc", "kl_mean", "kl_max", "wall_time_s"), math.nan
     )
@@ -76,20 +84,122 @@ def seed_objectives(rows: list[dict], extra: tuple[str, ...] = ()) -> dict[str, 
         out["final_reward"] = float(np.mean(reward[-tail:]))
         out["best_reward"] = float(np.max(reward))
         out["reward_auc"] = _auc(steps, reward)
-    _, kl = series(rows, "kl_ref")
+    _, kl = series_of("kl_ref")
     if not kl.size:
-        _, kl = series(rows, "kl")
+        _, kl = series_of("kl")
     if kl.size:
         out["kl_mean"] = float(np.mean(kl))
         out["kl_max"] = float(np.max(kl))
-    _, wall = series(rows, "wall_time_s")
+    _, wall = series_of("wall_time_s")
     if wall.size:
         out["wall_time_s"] = float(wall[-1])
     for key in extra:
-        _, values = series(rows, key)
+        _, values = series_of(key)
         tail = max(1, math.ceil(FINAL_FRACTION * values.size))
         out[key] = float(np.mean(values[-tail:])) if values.size else math.nan
     return out
+
+
+def seed_objectives_from_file(path: Path, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """``seed_objectives(read_metrics(path), extra)``, parsed by pyarrow, not row by row.
+
+    Aggregation reads every row of every trial-seed, so this is its hot path.
+    Files pyarrow could read differently from Python's json (rejected rows,
+    other line layouts, non-ASCII, number tokens json.loads refuses) take the
+    json path, so results and errors (file:line of a truncated row) stay the same.
+    """
+    data = Path(path).read_bytes()
+    table = arrow_columns(data, extra)
+    if table is None:
+        return seed_objectives(read_metrics(path), extra)
+    steps, _ = _floats(table, "step")
+    return curve_objectives(lambda key: _column_series(table, steps, key), extra)
+
+
+def arrow_columns(data: bytes, extra: tuple[str, ...] = ()):
+    """The columns the objectives use as float64, or None where json.loads might disagree."""
+    import pyarrow as pa
+
+    if not data.isascii() or b"\r" in data or not _python_tokens_only(data):
+        return None  # read_metrics decodes text and also splits lines at \r
+    try:
+        table = arrow_read(data, extra)
+    except pa.ArrowInvalid:
+        return None
+    if not _one_object_per_line(data, table.num_rows) or table.column("step").null_count:
+        return None  # rows without a step: json's KeyError or NaN decides
+    return table
+
+
+def _python_tokens_only(data: bytes) -> bool:
+    """pyarrow also takes ``Inf``, ``-Inf`` and ``-NaN``, which json.loads rejects.
+
+    (A one-byte ``in`` is a memchr, so files without N or I pay almost nothing.)
+    """
+    if b"N" in data and b"-NaN" in data:
+        return False
+    return b"I" not in data or data.count(b"Inf") == data.count(b"Infinity")
+
+
+def _one_object_per_line(data: bytes, rows: int) -> bool:
+    """Every line starts an object and there are as many rows as lines.
+
+    json.loads takes one object per line; pyarrow would also take two on one
+    line, or one spread over two.
+    """
+    raw = np.frombuffer(data, np.uint8)
+    starts = np.flatnonzero(raw[:-1] == ord("\n")) + 1
+    return rows == starts.size + 1 and raw[0] == ord("{") and bool(np.all(raw[starts] == ord("{")))
+
+
+def arrow_read(data: bytes, extra: tuple[str, ...] = ()):
+    """One pyarrow parse of a whole file: only the keys the objectives use, as float64.
+
+    Other keys are parsed (so a corrupt row still fails) but not kept. One
+    block and no threads: files are small, and callers may read several at once.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    options = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
+    return pa_json.read_json(pa.py_buffer(data), options, _parse_options(extra))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_options(extra: tuple[str, ...]):
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    keys = dict.fromkeys(("step", "reward", "kl_ref", "kl", "wall_time_s", *extra))
+    schema = pa.schema([(key, pa.float64()) for key in keys])
+    return pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+
+
+def _column_series(table, steps: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``series``: steps and values of the rows where ``key`` is logged (not null)."""
+    values, logged = _floats(table, key)
+    if logged is None:
+        return steps, values
+    return steps[logged], values[logged]
+
+
+def _floats(table, key: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """A float64 column's values and its logged mask (None: all logged), from its buffers.
+
+    (pyarrow's to_numpy imports pandas, about a second, into a promotion job
+    that has none.)
+    """
+    column = table.column(key)
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if array.null_count == len(array):  # not logged at all: there may be no value buffer
+        return np.full(len(array), np.nan), np.zeros(len(array), bool)
+    validity, data = array.buffers()
+    values = np.frombuffer(data, np.float64, count=len(array), offset=8 * array.offset)
+    if not array.null_count:
+        return values, None
+    bits = np.frombuffer(validity, np.uint8)
+    logged = np.unpackbits(bits, count=array.offset + len(array), bitorder="little")
+    return values, logged[array.offset :].view(bool)
 
 
 def _auc(steps: np.ndarray, values: np.ndarray) -> float:
