@@ -64,7 +64,9 @@ def quality(params: dict, mislead: bool) -> float:
     return float(np.mean(finals))
 
 
-def run_ours(method: str, meta_seed: int, mislead: bool, limit: float) -> list[tuple]:
+def run_ours(
+    method: str, meta_seed: int, mislead: bool, limit: float, drop: bool = False
+) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
         "name": "bench",
@@ -78,6 +80,7 @@ def run_ours(method: str, meta_seed: int, mislead: bool, limit: float) -> list[t
             "eta": ETA,
             "seed": meta_seed,
             "iterations": 10,
+            "drop_misleading_rungs": drop,
         },
         "seeds": {"tune": list(TUNE), "test": [100]},
     }
@@ -172,12 +175,18 @@ METHODS = {
     "hyperband (ours)": lambda s, m, c: run_ours("hyperband", s, m, c),
     "bohb (ours, hpbandster KDE)": lambda s, m, c: run_ours("bohb", s, m, c),
     "tpe_hyperband (ours)": lambda s, m, c: run_ours("tpe_hyperband", s, m, c),
+    "bohb + drop_misleading_rungs (ours)": lambda s, m, c: run_ours("bohb", s, m, c, drop=True),
+    "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, m, c: run_ours(
+        "tpe_hyperband", s, m, c, drop=True
+    ),
     "optuna TPE + HyperbandPruner": lambda s, m, c: run_optuna("tpe", s, m, c),
     "optuna RandomSampler": lambda s, m, c: run_optuna("random", s, m, c),
 }
 
 
 RAY = "ray tune BOHB (first meta-seeds only; see note)"
+#: always run: the compute target and the paired comparison need them
+REFERENCES = ("random (ours)", "optuna TPE + HyperbandPruner")
 
 
 def _share(x: float) -> str:
@@ -189,6 +198,9 @@ def main() -> None:
     parser.add_argument("--meta-seeds", type=int, default=30)
     parser.add_argument("--mislead", action="store_true")
     parser.add_argument("--ray", type=int, default=0, metavar="N", help="Ray Tune BOHB seeds")
+    parser.add_argument(
+        "--methods", nargs="+", help="only methods whose name has one of these (and the references)"
+    )
     args = parser.parse_args()
     limit = hyperband_compute()
     finals, reach, out = {}, {}, []
@@ -200,7 +212,9 @@ def main() -> None:
             cache[key] = quality(params, args.mislead)
         return cache[key]
 
-    runs, methods = {}, dict(METHODS)
+    keep = REFERENCES + tuple(args.methods or METHODS)
+    methods = {name: run for name, run in METHODS.items() if any(k in name for k in keep)}
+    runs = {}
     if args.ray:
         from ray_bohb import run_ray_bohb
 
@@ -239,7 +253,7 @@ def main() -> None:
             f"{rm} [{r1}, {r3}] |"
         )
     best_ours = max(
-        ("hyperband (ours)", "bohb (ours, hpbandster KDE)", "tpe_hyperband (ours)"),
+        (n for n in methods if "(ours" in n and not n.startswith("random")),
         key=lambda n: statistics.median(finals[n]),
     )
     diff = np.array(finals[best_ours]) - np.array(finals["optuna TPE + HyperbandPruner"])
@@ -257,13 +271,14 @@ def main() -> None:
     print(text)
     from report import write_section
 
-    kind = "mislead" if args.mislead else "faithful"
+    kind = ("mislead" if args.mislead else "faithful") + ("-subset" if args.methods else "")
     flag = " --mislead" if args.mislead else ""
     write_section(
         f"search-{kind}",
         f"Search efficiency, synthetic backend ({kind} low budgets)",
         f"python benchmarks/search_efficiency.py --meta-seeds {args.meta_seeds}{flag}"
-        + (f" --ray {args.ray}" if args.ray else ""),
+        + (f" --ray {args.ray}" if args.ray else "")
+        + (f" --methods {' '.join(args.methods)}" if args.methods else ""),
         text,
     )
 
