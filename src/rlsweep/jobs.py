@@ -34,26 +34,21 @@ _BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<stage>[0-9]+)_
 BATCH_PATTERN = r"b[0-9]+|r[0-9]+_[0-9]+_[0-9]+"
 
 
-def chunks(pairs: list, size: int) -> list[list]:
-    return [pairs[i : i + size] for i in range(0, len(pairs), size)]
-
-
-def seed_pairs(trial_ids: list[str], seeds: tuple[int, ...]) -> list[tuple[str, int]]:
-    """Trial-seeds in training order: a trial's seeds next to each other."""
-    return [(trial_id, seed) for trial_id in trial_ids for seed in seeds]
+def named_batches(spec: Spec, trial_ids: list[str], prefix: str) -> dict[str, list]:
+    """``prefix<i>`` -> the i-th runs_per_job trial-seeds, a trial's seeds side by side."""
+    pairs = [(trial_id, seed) for trial_id in trial_ids for seed in spec.seeds_tune]
+    size = spec.runs_per_job
+    return {f"{prefix}{i // size}": pairs[i : i + size] for i in range(0, len(pairs), size)}
 
 
 def design_batches(spec: Spec, trials: list[Trial]) -> dict[str, list[tuple[str, int]]]:
     """Batches of a grid or random design: name -> its trial-seeds."""
-    pairs = seed_pairs([t.id for t in trials], spec.seeds_tune)
-    return {f"b{i}": chunk for i, chunk in enumerate(chunks(pairs, spec.runs_per_job))}
+    return named_batches(spec, [t.id for t in trials], "b")
 
 
 def rung_batches(spec: Spec, trial_ids: list[str], bracket: int, stage: int) -> dict:
     """Batches of one Hyperband rung (its trials known once the rung before finished)."""
-    pairs = seed_pairs(trial_ids, spec.seeds_tune)
-    chunked = chunks(pairs, spec.runs_per_job)
-    return {f"r{bracket}_{stage}_{i}": chunk for i, chunk in enumerate(chunked)}
+    return named_batches(spec, trial_ids, f"r{bracket}_{stage}_")
 
 
 def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int]]:

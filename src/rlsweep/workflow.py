@@ -122,8 +122,6 @@ class Sweep:
 
     def warm_start_input(self, trial_id: str, seed: str) -> list[str]:
         """The lower-rung result a warm-started trial resumes from (named in its params.json)."""
-        if not (self.adaptive and self.spec.search["warm_start"]):
-            return []
         params = self.dirs.trial(trial_id) / "params.json"
         if not params.is_file():
             return []
