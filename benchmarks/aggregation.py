@@ -10,7 +10,13 @@ then times, each in its own process so its peak RSS is its own:
   float64 columns the objectives use, other keys parsed and dropped, one block);
 - ours: seed_objectives_from_file per seed + trial_objectives per trial, as
   aggregate.trial_row does (status.json reads excluded);
-- json: the old path, read_metrics + seed_objectives (only up to --json-max rows).
+- json: the old path, read_metrics + seed_objectives (only up to --json-max rows);
+
+then writes every file's columnar copy (metrics.arrow, rlsweep.columnar.write_copy,
+what a trl trial job does when it finishes; timed once, reported per file) and times:
+
+- read (copies): pyarrow.ipc read_all of every copy;
+- ours (copies): seed_objectives_from_file again, now finding the copies.
 
 Each figure is the median of --repeat runs, interleaved; files are in the page
 cache (a warm-up pass reads them all first). --threads runs every method with
@@ -36,12 +42,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-METHODS = ("read_default", "read_ours", "ours", "json")
+TEXT_METHODS = ("read_default", "read_ours", "ours", "json")
+COPY_METHODS = ("read_copy", "ours_copy")
+METHODS = (*TEXT_METHODS, "write_copies", *COPY_METHODS)
 LABELS = {
     "read_default": "pyarrow read_json, defaults",
     "read_ours": "pyarrow read_json, our columns",
-    "ours": "objectives, fast path",
+    "ours": "objectives, JSONL fast path",
     "json": "objectives, json path (old)",
+    "read_copy": "pyarrow ipc read of the columnar copies",
+    "ours_copy": "objectives, columnar copies",
 }
 
 
@@ -115,8 +125,31 @@ def work(method: str):
         return lambda paths: [pa_json.read_json(p).num_rows for p in paths]
     if method == "read_ours":
         return lambda paths: [arrow_read(p.read_bytes()).num_rows for p in paths]
-    if method == "ours":
+    if method in ("ours", "ours_copy"):
         return lambda paths: trial_objectives([seed_objectives_from_file(p) for p in paths])
+    if method == "read_copy":
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
+        from rlsweep.columnar import copy_path
+
+        def read(paths):
+            out = []
+            for path in paths:
+                with pa.OSFile(str(copy_path(path))) as fh:
+                    out.append(ipc.open_file(fh).read_all().num_rows)
+            return out
+
+        return read
+    if method == "write_copies":
+        from rlsweep.columnar import write_copy
+
+        def copy(paths):  # every key of seed_rows is a number
+            numeric = dict.fromkeys(json.loads(paths[0].open().readline()), True)
+            numeric["kl_ref"] = True
+            return [write_copy(p, numeric) for p in paths]
+
+        return copy
     return lambda paths: trial_objectives([seed_objectives(read_metrics(p)) for p in paths])
 
 
@@ -167,14 +200,21 @@ def bench_size(root: Path, rows: int, args) -> list[dict]:
     files = sum(len(p) for p in trial_files(root))
     print(f"{rows} rows: {files} files, {size / 2**20:.0f} MiB", flush=True)
     warm(root)
-    methods = [m for m in METHODS if m != "json" or rows <= args.json_max]
+    methods = [m for m in TEXT_METHODS if m != "json" or rows <= args.json_max]
     runs: dict[tuple[str, int], list[dict]] = {}
-    for _ in range(args.repeat):
-        for threads in args.threads:
-            for method in methods:
-                result = run_measure(method, root, threads)
-                runs.setdefault((method, threads), []).append(result)
-                print(f"  {method} x{threads}: {result['seconds']:.2f} s", flush=True)
+
+    def rounds(methods, repeat):
+        for _ in range(repeat):
+            for threads in args.threads:
+                for method in methods:
+                    result = run_measure(method, root, threads)
+                    runs.setdefault((method, threads), []).append(result)
+                    print(f"  {method} x{threads}: {result['seconds']:.2f} s", flush=True)
+
+    rounds(methods, args.repeat)
+    copies = run_measure("write_copies", root, 1)  # once: a second run would time rewrites
+    print(f"  write_copies: {copies['seconds']:.2f} s", flush=True)
+    rounds(COPY_METHODS, args.repeat)
     out = []
     for (method, threads), results in runs.items():
         out.append(
@@ -191,29 +231,38 @@ def bench_size(root: Path, rows: int, args) -> list[dict]:
                 "base_mib": max(r["base_mib"] for r in results),
             }
         )
+    out.append({"rows": rows, "files": files, "method": "write_copies", **copies})
     return out
 
 
 def table(rows: list[dict]) -> str:
+    """Each method against the read of the same files: JSONL methods against read_json with
+    our columns, copy methods against the ipc read of the copies."""
     lines = [
         "| metric rows | files (MiB) | threads | method | wall s, median (range) "
-        "| / read (defaults) | / read (our columns) | CPU s | CPU / read (our columns) "
-        "| peak RSS MiB (after imports) |",
+        "| / read_json (defaults) | / read of the same files | CPU s | CPU / read of the same "
+        "files | peak RSS MiB (after imports) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if r["method"] == "write_copies":
+            continue
         group = (r["rows"], r["threads"])
-        same = {x["method"]: x for x in rows if (x["rows"], x["threads"]) == group}
-        ratio_default = r["seconds"] / same["read_default"]["seconds"]
-        ratio_ours = r["seconds"] / same["read_ours"]["seconds"]
-        cpu_ratio = r["cpu_s"] / same["read_ours"]["cpu_s"]
+        same = {x["method"]: x for x in rows if (x["rows"], x.get("threads")) == group}
+        read = same["read_copy" if r["method"] in COPY_METHODS else "read_ours"]
         low, high = r["spread"]
         lines.append(
             f"| {r['rows']:,} | {r['files']:,} ({r['mib']:.0f}) | {r['threads']} | "
             f"{LABELS[r['method']]} | {r['seconds']:.2f} ({low:.2f}-{high:.2f}) | "
-            f"{ratio_default:.2f} | "
-            f"{ratio_ours:.2f} | {r['cpu_s']:.2f} | {cpu_ratio:.2f} | "
-            f"{r['peak_mib']:.0f} ({r['base_mib']:.0f}) |"
+            f"{r['seconds'] / same['read_default']['seconds']:.2f} | "
+            f"{r['seconds'] / read['seconds']:.2f} | {r['cpu_s']:.2f} | "
+            f"{r['cpu_s'] / read['cpu_s']:.2f} | {r['peak_mib']:.0f} ({r['base_mib']:.0f}) |"
+        )
+    for r in (r for r in rows if r["method"] == "write_copies"):
+        lines.append(
+            f"\nWriting the {r['files']:,} columnar copies of {r['rows']:,} rows (what each trl "
+            f"trial job does when it finishes, one thread): {r['seconds']:.1f} s, "
+            f"{1000 * r['seconds'] / r['files']:.1f} ms per trial-seed file."
         )
     return "\n".join(lines)
 
@@ -224,16 +273,20 @@ GOAL_RATIO, GOAL_SECONDS = 1.5, 10.0
 def verdicts(rows: list[dict], repeat: int, load: tuple[float, float]) -> str:
     """The goals per size and thread count (by how much, and why, where missed); how measured."""
     lines = []
-    for r in (r for r in rows if r["method"] == "ours"):
+    for r in (r for r in rows if r["method"] in ("ours", "ours_copy")):
         group = (r["rows"], r["threads"])
-        same = {x["method"]: x for x in rows if (x["rows"], x["threads"]) == group}
-        read = min(same["read_default"]["seconds"], same["read_ours"]["seconds"])
+        same = {x["method"]: x for x in rows if (x["rows"], x.get("threads")) == group}
+        if r["method"] == "ours":
+            what, reads = "JSONL", ("read_default", "read_ours")
+        else:
+            what, reads = "columnar copies", ("read_copy",)
+        read = min(same[m]["seconds"] for m in reads)
         ratio = r["seconds"] / read
-        cpu = r["cpu_s"] / same["read_ours"]["cpu_s"]
+        cpu = r["cpu_s"] / same[reads[-1]]["cpu_s"]
         lines.append(
-            f"- {r['rows']:,} rows, {r['threads']} thread(s): {r['seconds']:.1f} s = "
-            f"{ratio:.2f}x the faster pyarrow read ({read:.1f} s; in CPU time {cpu:.2f}x "
-            f"our columns' read): {goal_ratio(ratio)}; {goal_seconds(r, same['read_ours'], read)}"
+            f"- {r['rows']:,} rows, {r['threads']} thread(s), {what}: {r['seconds']:.1f} s = "
+            f"{ratio:.2f}x the faster pyarrow read ({read:.1f} s; in CPU time {cpu:.2f}x): "
+            f"{goal_ratio(ratio)}; {goal_seconds(r, same[reads[-1]], read)}"
         )
     lines += [
         "",

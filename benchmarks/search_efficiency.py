@@ -26,6 +26,8 @@ import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,37 +66,79 @@ def quality(params: dict, mislead: bool) -> float:
     return float(np.mean(finals))
 
 
+class ReplayCurves:
+    """The synthetic curves of one config on the tune seeds, read step by step."""
+
+    def __init__(self, config: dict, tune: tuple[int, ...]):
+        self.rows = [list(curve(config, s)) for s in tune]
+
+    def value(self, step: int) -> float:
+        """Mean final_reward over the tune seeds of the curve up to ``step``."""
+        prefix = [[r for r in seed_rows if r["step"] <= step] for seed_rows in self.rows]
+        return float(np.mean([seed_objectives(p)["final_reward"] for p in prefix]))
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a search benchmark sweeps: backend, space, budgets, and how to score a config."""
+
+    backend: str
+    base: dict
+    space: dict
+    quality: Callable[[dict], float]
+    #: params -> an object with value(step) and close(), for Optuna's step-wise reports
+    curves: Callable[[dict], object]
+    min_b: int = MIN_B
+    max_b: int = MAX_B
+    eta: int = ETA
+    tune: tuple[int, ...] = TUNE
+
+
+def synthetic(mislead: bool) -> Problem:
+    return Problem(
+        backend="synthetic",
+        base=base(mislead),
+        space=space(mislead),
+        quality=lambda params: quality(params, mislead),
+        curves=lambda params: ReplayCurves({**base(mislead), **params}, TUNE),
+    )
+
+
 def run_ours(
-    method: str, meta_seed: int, mislead: bool, limit: float, drop: bool = False
+    problem: Problem, method: str, meta_seed: int, limit: float, drop: bool = False
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
         "name": "bench",
-        "backend": "synthetic",
-        "base": base(mislead),
-        "parameters": space(mislead),
+        "backend": problem.backend,
+        "base": problem.base,
+        "parameters": problem.space,
         "search": {
             "method": method,
-            "min_budget": MIN_B,
-            "max_budget": MAX_B,
-            "eta": ETA,
+            "min_budget": problem.min_b,
+            "max_budget": problem.max_b,
+            "eta": problem.eta,
             "seed": meta_seed,
             "iterations": 10,
             "drop_misleading_rungs": drop,
         },
-        "seeds": {"tune": list(TUNE), "test": [100]},
+        "seeds": {"tune": list(problem.tune), "test": [100]},
     }
     if method == "random":
         doc["search"] = {
             "method": "hyperband",
-            "min_budget": MAX_B,
-            "max_budget": MAX_B,
-            "eta": ETA,
+            "min_budget": problem.max_b,
+            "max_budget": problem.max_b,
+            "eta": problem.eta,
             "seed": meta_seed,
             "iterations": 400,
         }
     spec = parse_spec(doc)
     history, spent, best = [], 0.0, (None, None)
+    seeds = problem.tune
     with tempfile.TemporaryDirectory() as tmp:
         search = Search(spec, SweepDirs(Path(tmp) / "bench"))
         for bracket, stages in enumerate(search.brackets):
@@ -102,13 +146,13 @@ def run_ours(
             for stage in range(len(stages)):
                 for _, trial in search.stage_trials(bracket, stage):
                     steps = trial.config["max_steps"]
-                    if spent + steps * len(TUNE) > limit:
+                    if spent + steps * len(seeds) > limit:
                         return history
-                    for seed in TUNE:
-                        run_trial(trial, "synthetic", seed, search.dirs.seed(trial.id, seed))
-                    spent += steps * len(TUNE)
+                    for seed in seeds:
+                        run_trial(trial, problem.backend, seed, search.dirs.seed(trial.id, seed))
+                    spent += steps * len(seeds)
                 path, _ = search.promote(bracket, stage)
-                if stages[stage].budget == MAX_B:
+                if stages[stage].budget == problem.max_b:
                     for t in json.loads(path.read_text())["trials"]:
                         if t["loss"] is not None and (best[0] is None or t["loss"] < best[0]):
                             best = (t["loss"], t["params"])
@@ -117,71 +161,83 @@ def run_ours(
     return history
 
 
-def run_optuna(sampler_name: str, meta_seed: int, mislead: bool, limit: float) -> list[tuple]:
+def suggest(trial, space_: dict) -> dict:
+    """Optuna's suggestion for each swept key (loguniform, uniform or choice)."""
+    params = {}
+    for key, entry in space_.items():
+        values = entry["values"]
+        if entry["strategy"] == "choice":
+            params[key] = trial.suggest_categorical(key, values)
+        else:
+            log = entry["strategy"] == "loguniform"
+            params[key] = trial.suggest_float(key, *values, log=log)
+    return params
+
+
+def run_optuna(problem: Problem, sampler_name: str, meta_seed: int, limit: float) -> list[tuple]:
+    """Optuna's ask/tell loop; each trial reports the objective so far after every step."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if sampler_name == "tpe":
         sampler = optuna.samplers.TPESampler(seed=meta_seed)
         pruner = optuna.pruners.HyperbandPruner(
-            min_resource=MIN_B, max_resource=MAX_B, reduction_factor=ETA
+            min_resource=problem.min_b, max_resource=problem.max_b, reduction_factor=problem.eta
         )
     else:
         sampler, pruner = optuna.samplers.RandomSampler(seed=meta_seed), optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
-    history, spent = [], [0.0]
-    lr_range = space(mislead)["learning_rate"]["values"]
-    while spent[0] < limit:
+    history, spent, seeds = [], 0.0, len(problem.tune)
+    while spent < limit:
         trial = study.ask()
-        params = {
-            "learning_rate": trial.suggest_float("learning_rate", *lr_range, log=True),
-            "beta": trial.suggest_categorical("beta", [0.0, 0.01, 0.04]),
-            "per_device_train_batch_size": trial.suggest_categorical(
-                "per_device_train_batch_size", [8, 16, 32]
-            ),
-        }
-        config = {**base(mislead), **params}
-        rows = [list(curve(config, s)) for s in TUNE]
+        params = suggest(trial, problem.space)
+        curves = problem.curves(params)
         value, pruned = None, False
-        for step in range(1, MAX_B + 1):
-            if spent[0] + len(TUNE) > limit:
-                return history
-            spent[0] += len(TUNE)
-            prefix = [[r for r in seed_rows if r["step"] <= step] for seed_rows in rows]
-            finals = [seed_objectives(p)["final_reward"] for p in prefix]
-            value = float(np.mean(finals))
-            if not math.isfinite(value):
-                break
-            trial.report(value, step)
-            if trial.should_prune():
-                pruned = True
-                break
+        try:
+            for step in range(1, problem.max_b + 1):
+                if spent + seeds > limit:
+                    return history
+                spent += seeds
+                value = curves.value(step)
+                if not math.isfinite(value):
+                    break
+                trial.report(value, step)
+                if trial.should_prune():
+                    pruned = True
+                    break
+        finally:
+            curves.close()
         if pruned or value is None or not math.isfinite(value):
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         study.tell(trial, value)
-        history.append((spent[0], study.best_trial.params))
+        history.append((spent, study.best_trial.params))
     return history
 
 
-def hyperband_compute() -> float:
+def hyperband_compute(problem: Problem) -> float:
+    """Training steps of one Hyperband round over the problem's budgets, all tune seeds."""
     from rlsweep.search.schedule import hyperband
 
-    return sum(st.n * st.budget for b in hyperband(MIN_B, MAX_B, ETA) for st in b) * len(TUNE)
+    rounds = hyperband(problem.min_b, problem.max_b, problem.eta)
+    return sum(st.n * st.budget for b in rounds for st in b) * len(problem.tune)
 
 
-METHODS = {
-    "random (ours)": lambda s, m, c: run_ours("random", s, m, c),
-    "hyperband (ours)": lambda s, m, c: run_ours("hyperband", s, m, c),
-    "bohb (ours, hpbandster KDE)": lambda s, m, c: run_ours("bohb", s, m, c),
-    "tpe_hyperband (ours)": lambda s, m, c: run_ours("tpe_hyperband", s, m, c),
-    "bohb + drop_misleading_rungs (ours)": lambda s, m, c: run_ours("bohb", s, m, c, drop=True),
-    "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, m, c: run_ours(
-        "tpe_hyperband", s, m, c, drop=True
-    ),
-    "optuna TPE + HyperbandPruner": lambda s, m, c: run_optuna("tpe", s, m, c),
-    "optuna RandomSampler": lambda s, m, c: run_optuna("random", s, m, c),
-}
+def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
+    """Every compared method as run(meta_seed, limit) -> history."""
+    p = problem
+    return {
+        "random (ours)": lambda s, c: run_ours(p, "random", s, c),
+        "hyperband (ours)": lambda s, c: run_ours(p, "hyperband", s, c),
+        "bohb (ours, hpbandster KDE)": lambda s, c: run_ours(p, "bohb", s, c),
+        "tpe_hyperband (ours)": lambda s, c: run_ours(p, "tpe_hyperband", s, c),
+        "bohb + drop_misleading_rungs (ours)": lambda s, c: run_ours(p, "bohb", s, c, drop=True),
+        "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, c: run_ours(
+            p, "tpe_hyperband", s, c, drop=True
+        ),
+        "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
+        "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),
+    }
 
 
 RAY = "ray tune BOHB (first meta-seeds only; see note)"
@@ -193,6 +249,44 @@ def _share(x: float) -> str:
     return "never" if x > 1 else f"{x:.2f}"
 
 
+def reach_and_finals(histories: list, q: Callable[[dict], float], target: float, limit: float):
+    """(final true quality, share of the budget spent when the incumbent first reached target)."""
+    final = q(histories[-1][1]) if histories else 0.0
+    hit = next((c for c, p in histories if q(p) >= target), math.inf)
+    return final, hit / limit
+
+
+def table(names, finals: dict, reach: dict, reference: str) -> list[str]:
+    """The results table and the paired difference of our best method against ``reference``."""
+    out = [
+        "| method | final true quality, median [IQR] | mean ± 95% CI | compute to reach "
+        "random's final best, median [IQR] (fraction of budget) |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        f = np.array(finals[name])
+        r = np.minimum(np.array(reach[name]), 9.0)  # never reached -> shown as "never"
+        q1, med, q3 = np.percentile(f, [25, 50, 75])
+        ci = 1.96 * f.std(ddof=1) / math.sqrt(len(f)) if len(f) > 1 else math.nan
+        r1, rm, r3 = (_share(x) for x in np.percentile(r, [25, 50, 75]))
+        out.append(
+            f"| {name} | {med:.3f} [{q1:.3f}, {q3:.3f}] | {f.mean():.3f} ± {ci:.3f} | "
+            f"{rm} [{r1}, {r3}] |"
+        )
+    best_ours = max(
+        (n for n in names if "(ours" in n and not n.startswith("random")),
+        key=lambda n: statistics.median(finals[n]),
+    )
+    n = min(len(finals[best_ours]), len(finals[reference]))
+    diff = np.array(finals[best_ours][:n]) - np.array(finals[reference][:n])
+    half = 1.96 * diff.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+    out.append(
+        f"\npaired difference {best_ours} - {reference}: mean {diff.mean():.3f} ± "
+        f"{half:.3f} (95% CI, {n} meta-seeds)"
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meta-seeds", type=int, default=30)
@@ -202,65 +296,44 @@ def main() -> None:
         "--methods", nargs="+", help="only methods whose name has one of these (and the references)"
     )
     args = parser.parse_args()
-    limit = hyperband_compute()
-    finals, reach, out = {}, {}, []
+    problem = synthetic(args.mislead)
+    limit = hyperband_compute(problem)
     cache: dict = {}
 
     def q(params):
         key = tuple(sorted(params.items()))
         if key not in cache:
-            cache[key] = quality(params, args.mislead)
+            cache[key] = problem.quality(params)
         return cache[key]
 
-    keep = REFERENCES + tuple(args.methods or METHODS)
-    methods = {name: run for name, run in METHODS.items() if any(k in name for k in keep)}
+    keep = REFERENCES + tuple(args.methods or methods_for(problem))
+    every = methods_for(problem)
+    methods = {name: run for name, run in every.items() if any(k in name for k in keep)}
     runs = {}
     if args.ray:
         from ray_bohb import run_ray_bohb
 
-        methods[RAY] = run_ray_bohb
+        methods[RAY] = lambda seed, limit: run_ray_bohb(seed, args.mislead, limit)
     for name, method in methods.items():
         started = time.perf_counter()
         seeds = range(args.ray if name == RAY else args.meta_seeds)
-        runs[name] = [method(seed, args.mislead, limit) for seed in seeds]
+        runs[name] = [method(seed, limit) for seed in seeds]
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
     random_final = [q(h[-1][1]) if h else 0.0 for h in runs["random (ours)"]]
+    finals, reach = {}, {}
     for name, histories in runs.items():
-        finals[name] = [q(h[-1][1]) if h else 0.0 for h in histories]
-        spent = []
-        for h, target in zip(histories, random_final[: len(histories)], strict=True):
-            hit = next((c for c, p in h if q(p) >= target), math.inf)
-            spent.append(hit / limit)
-        reach[name] = spent
-    out.append(
+        scored = [
+            reach_and_finals(h, q, target, limit)
+            for h, target in zip(histories, random_final[: len(histories)], strict=True)
+        ]
+        finals[name] = [f for f, _ in scored]
+        reach[name] = [r for _, r in scored]
+    out = [
         f"compute per run: {limit:.0f} training steps (one Hyperband round 1..81, eta 3, "
         f"x {len(TUNE)} tune seeds); {args.meta_seeds} meta-seeds; "
         f"{'misleading' if args.mislead else 'faithful'} low budgets\n"
-    )
-    out.append(
-        "| method | final true quality, median [IQR] | mean ± 95% CI | compute to reach "
-        "random's final best, median [IQR] (fraction of budget) |"
-    )
-    out.append("|---|---|---|---|")
-    for name in methods:
-        f = np.array(finals[name])
-        r = np.minimum(np.array(reach[name]), 9.0)  # never reached -> shown as "never"
-        q1, med, q3 = np.percentile(f, [25, 50, 75])
-        ci = 1.96 * f.std(ddof=1) / math.sqrt(len(f))
-        r1, rm, r3 = (_share(x) for x in np.percentile(r, [25, 50, 75]))
-        out.append(
-            f"| {name} | {med:.3f} [{q1:.3f}, {q3:.3f}] | {f.mean():.3f} ± {ci:.3f} | "
-            f"{rm} [{r1}, {r3}] |"
-        )
-    best_ours = max(
-        (n for n in methods if "(ours" in n and not n.startswith("random")),
-        key=lambda n: statistics.median(finals[n]),
-    )
-    diff = np.array(finals[best_ours]) - np.array(finals["optuna TPE + HyperbandPruner"])
-    out.append(
-        f"\npaired difference {best_ours} - Optuna TPE+Hyperband: mean {diff.mean():.3f} ± "
-        f"{1.96 * diff.std(ddof=1) / math.sqrt(len(diff)):.3f} (95% CI)"
-    )
+    ]
+    out += table(methods, finals, reach, "optuna TPE + HyperbandPruner")
     if args.ray:
         out.append(
             f"\nRay Tune BOHB: {args.ray} meta-seeds (the first ones; compare with care). Run one "

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from rlsweep.backends import BACKENDS, TRL, _config_fields
+from rlsweep.columnar import read_copy
 from rlsweep.design import make_trial
-from rlsweep.objectives import read_metrics
+from rlsweep.objectives import read_metrics, seed_objectives, seed_objectives_from_file
 from rlsweep.spec import parse_spec
 from rlsweep.trial import Status, run_trial
 
@@ -63,6 +64,11 @@ def test_grpo_is_deterministic_for_a_seed_and_logs_our_kl(tiny_model, tmp_path):
     assert "kl" not in runs[0][0]  # trl logs kl only when beta > 0
     info = json.loads((tmp_path / "a" / "status.json").read_text())
     assert info["versions"]["trl"] != "absent" and info["threads"] == 1
+    metrics = tmp_path / "a" / "metrics.jsonl"
+    rows = read_metrics(metrics)
+    columns = read_copy(metrics, ("step", "reward", "entropy"))  # trl's rows got a columnar copy
+    assert columns is not None and columns["reward"].to_pylist() == [r["reward"] for r in rows]
+    assert seed_objectives_from_file(metrics) == seed_objectives(rows)
 
 
 @pytest.mark.slow

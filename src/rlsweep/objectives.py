@@ -37,6 +37,8 @@ OBJECTIVE_COLUMNS = (
     "wall_time_s",
 )
 FINAL_FRACTION = 0.1
+#: the logged keys the objectives read (besides a spec's extra metrics)
+OBJECTIVE_KEYS = ("step", "reward", "kl_ref", "kl", "wall_time_s")
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -107,13 +109,19 @@ def seed_objectives_from_file(path: Path, extra: tuple[str, ...] = ()) -> dict[s
     Files pyarrow could read differently from Python's json (rejected rows,
     other line layouts, non-ASCII, number tokens json.loads refuses) take the
     json path, so results and errors (file:line of a truncated row) stay the same.
+    A trial-seed's columnar copy (rlsweep.columnar), where current, spares the parse.
     """
-    data = Path(path).read_bytes()
-    table = arrow_columns(data, extra)
-    if table is None:
-        return seed_objectives(read_metrics(path), extra)
-    steps, _ = _floats(table, "step")
-    return curve_objectives(lambda key: _column_series(table, steps, key), extra)
+    from rlsweep.columnar import read_copy
+
+    keys = tuple(dict.fromkeys((*OBJECTIVE_KEYS, *extra)))
+    columns = read_copy(path, keys)
+    if columns is None:
+        table = arrow_columns(Path(path).read_bytes(), extra)
+        if table is None:
+            return seed_objectives(read_metrics(path), extra)
+        columns = {key: table.column(key) for key in keys}
+    steps, _ = _floats(columns["step"])
+    return curve_objectives(lambda key: _column_series(columns[key], steps), extra)
 
 
 def arrow_columns(data: bytes, extra: tuple[str, ...] = ()):
@@ -170,26 +178,30 @@ def _parse_options(extra: tuple[str, ...]):
     import pyarrow as pa
     import pyarrow.json as pa_json
 
-    keys = dict.fromkeys(("step", "reward", "kl_ref", "kl", "wall_time_s", *extra))
+    keys = dict.fromkeys((*OBJECTIVE_KEYS, *extra))
     schema = pa.schema([(key, pa.float64()) for key in keys])
     return pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
 
 
-def _column_series(table, steps: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Like ``series``: steps and values of the rows where ``key`` is logged (not null)."""
-    values, logged = _floats(table, key)
+def _column_series(column, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``series``: steps and values of the rows where the column is logged (not null).
+
+    (``column`` None: the key was never logged.)
+    """
+    if column is None:
+        return steps[:0], np.empty(0)
+    values, logged = _floats(column)
     if logged is None:
         return steps, values
     return steps[logged], values[logged]
 
 
-def _floats(table, key: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _floats(column) -> tuple[np.ndarray, np.ndarray | None]:
     """A float64 column's values and its logged mask (None: all logged), from its buffers.
 
     (pyarrow's to_numpy imports pandas, about a second, into a promotion job
     that has none.)
     """
-    column = table.column(key)
     array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if array.null_count == len(array):  # not logged at all: there may be no value buffer
         return np.full(len(array), np.nan), np.zeros(len(array), bool)

@@ -29,6 +29,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from rlsweep.columnar import COPY_NAME
 from rlsweep.design import Trial
 from rlsweep.guard import code_fingerprint
 from rlsweep.spec import canonical_json
@@ -97,11 +98,17 @@ class MetricsLog:
         self._fh = open(self.tmp, "w")  # noqa: SIM115 (closed by close(): rows stream in)
         self.rows = 0
         self.diverged_reason: str | None = None
+        #: every logged key -> whether all its values were numbers (for the columnar copy)
+        self.numeric: dict[str, bool] = {}
 
     def log(self, row: dict) -> None:
         clean = {k: _plain(v) for k, v in row.items()}
         self._fh.write(json.dumps(clean, sort_keys=True) + "\n")
         self.rows += 1
+        numeric = self.numeric
+        for key, value in clean.items():
+            if numeric.get(key, True):
+                numeric[key] = type(value) in (int, float)
         if self.diverged_reason is None:
             for key in DIVERGENCE_KEYS:
                 value = clean.get(key)
@@ -197,13 +204,11 @@ def run_trial(
     """Train one trial on one seed and write its results atomically into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("status.json", "failure.json"):
+    for stale in ("status.json", "failure.json", COPY_NAME):
         (out_dir / stale).unlink(missing_ok=True)
     limit_threads(threads)
     if train is None:
-        from rlsweep.backends import BACKENDS
-
-        train = import_module(BACKENDS[backend].module).train
+        train = import_module(backend_info(backend).module).train
     log = MetricsLog(out_dir / "metrics.jsonl")
     started = time.time()
     context = TrainContext(
@@ -228,6 +233,10 @@ def run_trial(
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         raise
     log.close()
+    if backend_info(backend).columnar_copy:
+        from rlsweep.columnar import write_copy
+
+        write_copy(log.path, log.numeric)
     metrics_bytes = (out_dir / "metrics.jsonl").stat().st_size
     status = Status.DIVERGED if log.diverged_reason else Status.OK
     atomic_write_json(
@@ -255,6 +264,12 @@ def run_trial(
         },
     )
     return status
+
+
+def backend_info(backend: str):
+    from rlsweep.backends import BACKENDS
+
+    return BACKENDS[backend]
 
 
 def trial_config_hash(config: dict) -> str:

@@ -28,6 +28,9 @@ class BackendInfo:
     can_resume: bool = True
     #: further modules whose code determines a trial's numbers (see rlsweep.guard)
     code_modules: tuple = ()
+    #: whether a finished trial-seed also writes metrics.arrow (rlsweep.columnar): free
+    #: where pyarrow is loaded anyway (trl imports it), 0.2-0.4 s of import otherwise
+    columnar_copy: bool = True
     #: default per-trial resources (spec `resources:` overrides them)
     resources: dict = field(default_factory=lambda: {"mem_mb": 1000, "runtime": 30, "gpus": 0})
 
@@ -130,6 +133,7 @@ BACKENDS: dict[str, BackendInfo] = {
         summary="analytic learning curves with seed noise, KL and divergence; no torch",
         defaults=SYNTHETIC_DEFAULTS,
         own_keys=frozenset(SYNTHETIC_DEFAULTS) | {"noise", "optimum_lr", "sleep_per_step"},
+        columnar_copy=False,  # its trials take milliseconds; pyarrow's import would not pay
     ),
     "command": BackendInfo(
         name="command",
