@@ -9,12 +9,18 @@ overhead is shared by its trial-seeds.
     python benchmarks/job_overhead.py results/grpo_default [results/...]   # finished sweeps
     python benchmarks/job_overhead.py --default 1 8 16   # run the default sweep with these
                                                          # runs_per_job, side by side, and report
+    python benchmarks/job_overhead.py --default 1 16 --warm off on   # with and without the
+                                                         # warm worker (a new one per sweep)
+
+A warm worker's first job waits for the worker's imports: that wait is in its
+wall time (status.json counts from the job's own process start).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,14 +76,21 @@ def overhead(root: Path, sweep_s: float | None = None) -> dict:
     }
 
 
-def run_default(per_job: list[int], cores: int) -> list[dict]:
-    """Run config/config.yaml once per runs_per_job value in fresh directories, in turn."""
+def run_default(per_job: list[int], cores: int, warm: list[str]) -> list[dict]:
+    """Run config/config.yaml once per runs_per_job value (and warm setting), in turn."""
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for runs in per_job:
-            work = Path(tmp) / f"rpj{runs}"
-            spec = {**base, "name": f"{base['name']}_rpj{runs}", "runs_per_job": runs}
+        for runs, worker in ((r, w) for r in per_job for w in warm):
+            name = f"{base['name']}_rpj{runs}_warm_{worker}"
+            work = Path(tmp) / name
+            spec = {**base, "name": name, "runs_per_job": runs}
+            env = {
+                **os.environ,
+                "RLSWEEP_WARM": "1" if worker == "on" else "0",
+                "RLSWEEP_WARM_DIR": str(work / "workers"),  # a new worker: it starts cold
+                "RLSWEEP_WARM_IDLE": "5",
+            }
             work.mkdir()
             (work / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
             model = [str(BIN / "rlsweep"), "build-model", "resources/tiny-gpt2"]
@@ -92,7 +105,7 @@ def run_default(per_job: list[int], cores: int) -> list[dict]:
                 "spec.yaml",
             ]
             started = time.perf_counter()
-            subprocess.run(command, cwd=work, check=True, capture_output=True)
+            subprocess.run(command, cwd=work, check=True, capture_output=True, env=env)
             rows.append(overhead(work / "results" / spec["name"], time.perf_counter() - started))
             print(rows[-1], flush=True)
     return rows
@@ -119,10 +132,11 @@ def main() -> None:
     parser.add_argument("roots", nargs="*", help="results directories of finished sweeps")
     parser.add_argument("--default", nargs="+", type=int, metavar="RUNS_PER_JOB")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--warm", nargs="+", choices=["off", "on"], default=["off", "on"])
     args = parser.parse_args()
     rows = [overhead(Path(p)) for p in args.roots]
     if args.default:
-        rows += run_default(args.default, args.cores)
+        rows += run_default(args.default, args.cores, args.warm)
     text = table(rows)
     print(text)
     from report import write_section

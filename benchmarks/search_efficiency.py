@@ -108,7 +108,12 @@ def synthetic(mislead: bool) -> Problem:
 
 
 def run_ours(
-    problem: Problem, method: str, meta_seed: int, limit: float, drop: bool = False
+    problem: Problem,
+    method: str,
+    meta_seed: int,
+    limit: float,
+    drop: bool = False,
+    tpe: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
@@ -124,6 +129,7 @@ def run_ours(
             "seed": meta_seed,
             "iterations": 10,
             "drop_misleading_rungs": drop,
+            **({"tpe": tpe} if tpe else {}),
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
@@ -235,6 +241,9 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, drop=True
         ),
+        "tpe_hyperband, deepest-rung ranking (ours)": lambda s, c: run_ours(
+            p, "tpe_hyperband", s, c, tpe={"ranking": "deepest_rung"}
+        ),
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),
     }
@@ -344,7 +353,9 @@ def main() -> None:
     print(text)
     from report import write_section
 
-    kind = ("mislead" if args.mislead else "faithful") + ("-subset" if args.methods else "")
+    kind = ("mislead" if args.mislead else "faithful") + "".join(
+        f"-{m.replace(' ', '_')}" for m in args.methods or ()
+    )
     flag = " --mislead" if args.mislead else ""
     write_section(
         f"search-{kind}",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import math
 import queue
 import random
@@ -205,8 +206,15 @@ PROBLEM = Problem(
 )
 
 
-def one_meta_seed(meta_seed: int) -> dict:
-    """Every compared method on one meta-seed: final quality, reach, seconds."""
+def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
+    """Every compared method on one meta-seed: final quality, reach, seconds.
+
+    With ``cache_dir``, a finished meta-seed's result is kept there and reused
+    (a rerun after an interruption redoes only the missing meta-seeds).
+    """
+    done = cache_dir / f"meta_seed_{meta_seed}.json" if cache_dir else None
+    if done is not None and done.is_file():
+        return json.loads(done.read_text())
     import torch
 
     torch.set_num_threads(1)
@@ -230,16 +238,22 @@ def one_meta_seed(meta_seed: int) -> dict:
     random_history = histories["random (ours)"]
     with contextlib.redirect_stdout(io.StringIO()):
         target = q(random_history[-1][1]) if random_history else 0.0
-        return {
+        result = {
             name: (*reach_and_finals(h, q, target, limit), seconds[name])
             for name, h in histories.items()
         }
+    if done is not None:
+        done.write_text(json.dumps(result))
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meta-seeds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--cache", type=Path, help="keep each finished meta-seed here; a rerun reuses them"
+    )
     args = parser.parse_args()
     from rlsweep.trial import limit_threads
 
@@ -248,7 +262,10 @@ def main() -> None:
         build_model(MODEL)
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(one_meta_seed, range(args.meta_seeds)))
+        if args.cache:
+            args.cache.mkdir(parents=True, exist_ok=True)
+        seeds = range(args.meta_seeds)
+        results = list(pool.map(one_meta_seed, seeds, [args.cache] * len(seeds)))
     wall = time.perf_counter() - started
     finals = {name: [r[name][0] for r in results] for name in COMPARED}
     reach = {name: [r[name][1] for r in results] for name in COMPARED}

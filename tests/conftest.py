@@ -15,6 +15,14 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_workers(tmp_path_factory):
+    """Warm workers of this test session live in its own directory and exit soon after."""
+    os.environ["RLSWEEP_WARM_DIR"] = str(tmp_path_factory.mktemp("warm"))
+    os.environ["RLSWEEP_WARM_IDLE"] = "20"
+    return Path(os.environ["RLSWEEP_WARM_DIR"])
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write a spec mapping (or raw text) to a YAML file and return its path."""

@@ -273,8 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.func in (cmd_train, cmd_train_batch):
+            from rlsweep import warm
+
+            if warm.wanted(_spec(args)):
+                code = warm.run_job(argv)
+                if code is not None:
+                    return code
         return args.func(args)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)

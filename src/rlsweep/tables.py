@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rlsweep.confirm import read_plan
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import read_metrics, seed_objectives
+from rlsweep.objectives import seed_objectives_from_file
 from rlsweep.spec import OBJECTIVES, Spec
 from rlsweep.stats import summarise
 from rlsweep.trial import atomic_write_json, atomic_write_text, trial_config_hash
@@ -40,7 +40,7 @@ def confirm_rows(spec: Spec, dirs: SweepDirs) -> list[dict]:
         for seed in spec.seeds_test:
             seed_dir = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
             status = json.loads((seed_dir / "status.json").read_text())
-            values = seed_objectives(read_metrics(seed_dir / "metrics.jsonl"), spec.extra_metrics)
+            values = seed_objectives_from_file(seed_dir / "metrics.jsonl", spec.extra_metrics)
             if status["status"] != "ok":
                 values = dict.fromkeys(values, math.nan)
             per_seed.append(values)

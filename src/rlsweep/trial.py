@@ -170,7 +170,14 @@ def process_usage() -> dict:
     return {"process_seconds": round(_process_age(), 3), "peak_rss_mb": round(peak_kb / 1024, 1)}
 
 
+#: when the job's process started (epoch s), where that is not this process (a warm worker's
+#: child counts from its job's start; see rlsweep.warm)
+STARTED_AT: float | None = None
+
+
 def _process_age() -> float:
+    if STARTED_AT is not None:
+        return time.time() - STARTED_AT
     try:  # Linux: the process start time, in clock ticks after boot
         with open("/proc/self/stat") as fh:
             started = int(fh.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
@@ -255,6 +262,7 @@ def run_trial(
             "metrics_bytes": metrics_bytes,
             "host": socket.gethostname(),
             "threads": threads,
+            "warm_worker": STARTED_AT is not None,
             **process_usage(),
             "versions": package_versions(
                 ("rlsweep", "torch", "trl", "transformers")
