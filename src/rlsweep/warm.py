@@ -273,6 +273,7 @@ def _fork_job(conn, listener, selector, children) -> int | None:
     code = 1
     try:
         os.setpgid(0, 0)
+        _die_with_parent()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         selector.close()
@@ -290,6 +291,16 @@ def _fork_job(conn, listener, selector, children) -> int | None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """If the worker dies, its children die too (their jobs then fail and get rerun)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the worker died before the call
+        os._exit(1)
 
 
 def _run_child(request: dict) -> int:
