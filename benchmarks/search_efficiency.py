@@ -113,7 +113,6 @@ def run_ours(
     meta_seed: int,
     limit: float,
     drop: bool = False,
-    tpe: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
@@ -129,7 +128,6 @@ def run_ours(
             "seed": meta_seed,
             "iterations": 10,
             "drop_misleading_rungs": drop,
-            **({"tpe": tpe} if tpe else {}),
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
@@ -240,9 +238,6 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         "bohb + drop_misleading_rungs (ours)": lambda s, c: run_ours(p, "bohb", s, c, drop=True),
         "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, drop=True
-        ),
-        "tpe_hyperband, deepest-rung ranking (ours)": lambda s, c: run_ours(
-            p, "tpe_hyperband", s, c, tpe={"ranking": "deepest_rung"}
         ),
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),

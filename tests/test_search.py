@@ -9,7 +9,6 @@ from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.search.proposers import (
     Result,
-    _deepest_ranks,
     propose_kde,
     propose_random,
     propose_tpe,
@@ -125,30 +124,6 @@ def test_tpe_proposals_are_model_based_and_reproducible():
     assert first == propose_tpe(TWO_D, 6, history, seed=3, bracket=2, options={})
     assert all(p.model_based for p in first)
     assert len({p.params["learning_rate"] for p in first}) == 6
-
-
-def test_deepest_rung_ranking_puts_promoted_configs_above_low_budget_winners():
-    """What a low budget liked but a higher budget dropped ranks below what survived."""
-    fast = {"learning_rate": 1e-2, "beta": 0.0}  # best at budget 1, worst at 9
-    slow = {"learning_rate": 1e-4, "beta": 0.0}
-    mid = {"learning_rate": 1e-3, "beta": 0.04}
-    broken = {"learning_rate": 5e-2, "beta": 0.0}
-    history = [
-        Result(fast, 1.0, 0.1),
-        Result(slow, 1.0, 0.5),
-        Result(mid, 1.0, 0.4),
-        Result(broken, 1.0, None),
-        Result(slow, 3.0, 0.3),
-        Result(mid, 3.0, 0.2),
-        Result(slow, 9.0, 0.1),
-    ]
-    ranked = _deepest_ranks(history)
-    assert [r.params for r in ranked] == [slow, mid, fast, broken]
-    assert [r.loss for r in ranked] == [0.0, 1.0, 2.0, 3.0]
-    options = {"ranking": "deepest_rung", "n_startup_trials": 2}
-    picks = propose_tpe(TWO_D, 4, history, seed=1, bracket=1, options=options)
-    assert all(p.model_based for p in picks)
-    assert picks == propose_tpe(TWO_D, 4, history, seed=1, bracket=1, options=options)
 
 
 def test_random_proposals_depend_on_seed_and_bracket():

@@ -8,7 +8,6 @@ what an uninterrupted one would.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import warnings
@@ -99,20 +98,15 @@ def propose_tpe(
     """Optuna's TPESampler by ask/tell on an in-memory study rebuilt from ``history``.
 
     Uses the results at the largest budget that has at least
-    ``min_points_in_model`` of them (as BOHB does), or with ``ranking:
-    deepest_rung`` every config ranked by how far it got (``_deepest_ranks``).
-    Diverged trials get a loss worse than every finite one, so TPE learns to
-    avoid them.
+    ``min_points_in_model`` of them (as BOHB does). Diverged trials get a loss
+    worse than every finite one, so TPE learns to avoid them.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = to_optuna(parameters)
     min_points = options.get("min_points_in_model") or len(parameters) + 1
-    if options.get("ranking") == "deepest_rung":
-        usable = _deepest_ranks(history)
-    else:
-        usable = _largest_budget_results(history, min_points)
+    usable = _largest_budget_results(history, min_points)
     finite = [r.loss for r in usable if r.loss is not None and math.isfinite(r.loss)]
     worst = (max(finite) + (max(finite) - min(finite) + 1.0)) if finite else 1.0
     startup = int(options.get("n_startup_trials", min_points))
@@ -140,26 +134,6 @@ def propose_tpe(
             trial = study.ask(distributions)
             out.append(Proposal(decode(parameters, trial.params), len(usable) >= startup))
     return out
-
-
-def _deepest_ranks(history: list[Result]) -> list[Result]:
-    """Each config once, its loss replaced by its rank: deeper rung first, then lower loss.
-
-    A config that successive halving promoted beat the ones it left behind at
-    their budget, so it ranks above all of them whatever their low-budget loss
-    (this is how Optuna's TPE orders pruned trials). Diverged results rank last
-    at their budget.
-    """
-    deepest: dict[str, Result] = {}
-    for result in history:
-        key = json.dumps(result.params, sort_keys=True)
-        if key not in deepest or result.budget > deepest[key].budget:
-            deepest[key] = result
-    ordered = sorted(
-        deepest.values(),
-        key=lambda r: (-r.budget, r.loss is None or not math.isfinite(r.loss), r.loss or 0.0),
-    )
-    return [Result(r.params, r.budget, float(rank)) for rank, r in enumerate(ordered)]
 
 
 def _largest_budget_results(history: list[Result], min_points: int) -> list[Result]:
