@@ -253,6 +253,19 @@ def _share(x: float) -> str:
     return "never" if x > 1 else f"{x:.2f}"
 
 
+def memoized(quality: Callable[[dict], float]) -> Callable[[dict], float]:
+    """``quality`` computed once per distinct params (it trains on fresh seeds)."""
+    cache: dict = {}
+
+    def q(params: dict) -> float:
+        key = tuple(sorted(params.items()))
+        if key not in cache:
+            cache[key] = quality(params)
+        return cache[key]
+
+    return q
+
+
 def reach_and_finals(histories: list, q: Callable[[dict], float], target: float, limit: float):
     """(final true quality, share of the budget spent when the incumbent first reached target)."""
     final = q(histories[-1][1]) if histories else 0.0
@@ -302,14 +315,7 @@ def main() -> None:
     args = parser.parse_args()
     problem = synthetic(args.mislead)
     limit = hyperband_compute(problem)
-    cache: dict = {}
-
-    def q(params):
-        key = tuple(sorted(params.items()))
-        if key not in cache:
-            cache[key] = problem.quality(params)
-        return cache[key]
-
+    q = memoized(problem.quality)
     keep = REFERENCES + tuple(args.methods or methods_for(problem))
     every = methods_for(problem)
     methods = {name: run for name, run in every.items() if any(k in name for k in keep)}

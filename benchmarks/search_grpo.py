@@ -33,7 +33,14 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from search_efficiency import Problem, hyperband_compute, methods_for, reach_and_finals, table
+from search_efficiency import (
+    Problem,
+    hyperband_compute,
+    memoized,
+    methods_for,
+    reach_and_finals,
+    table,
+)
 
 from rlsweep.backends.tiny import build_model
 from rlsweep.design import make_trial
@@ -220,14 +227,7 @@ def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
     torch.set_num_threads(1)
     limit = hyperband_compute(PROBLEM)
     methods = methods_for(PROBLEM)
-    cache: dict = {}
-
-    def q(params):
-        key = tuple(sorted(params.items()))
-        if key not in cache:
-            cache[key] = PROBLEM.quality(params)
-        return cache[key]
-
+    q = memoized(PROBLEM.quality)
     histories, seconds = {}, {}
     for name in COMPARED:
         started = time.perf_counter()
