@@ -114,6 +114,14 @@ class Sweep:
 
         return status_files(self.spec, self.dirs)
 
+    def train_inputs(self) -> dict:
+        """A training job's inputs: the tiny model and the warm-start result, where used.
+
+        (Only those that exist: even an empty named input costs Snakemake time per job.)
+        """
+        model = self.model_inputs()
+        return {**self.warm_start_inputs(), **({"model": model} if model else {})}
+
     def warm_start_inputs(self) -> dict:
         """``{"warm_start": input function}`` for warm-started sweeps, else nothing."""
         if not (self.adaptive and self.spec.search["warm_start"]):

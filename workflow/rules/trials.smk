@@ -20,8 +20,7 @@ if SWEEP.model_inputs():
 # reruns a finished trial, and 10k extra input edges cost Snakemake seconds.
 rule train_trial:
     input:
-        **SWEEP.warm_start_inputs(),
-        model=SWEEP.model_inputs(),
+        **SWEEP.train_inputs(),
     output:
         # status.json is written last and vouches for metrics.jsonl beside it
         status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",
@@ -32,13 +31,10 @@ rule train_trial:
     threads: SWEEP.spec.threads
     resources:
         **SWEEP.train_resources(),
-    params:
-        out=f"{ROOT}/trials/{{trial}}/seed_{{seed}}",
-        launcher=SWEEP.launcher,
-        spec=SPEC,
     shell:
-        "{params.launcher} train {params.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        # launcher and spec are fixed strings: formatted in once here, not per job as params
+        f"{SWEEP.launcher} train {SPEC} --trial {{wildcards.trial}} --seed {{wildcards.seed}}"
+        " --threads {threads} > {log} 2>&1"
 
 
 # runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.jobs).
