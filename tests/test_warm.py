@@ -138,6 +138,16 @@ def test_a_job_runs_on_its_own_when_no_worker_can_be_reached(tmp_path, monkeypat
     assert "running here" in capsys.readouterr().err
 
 
+def test_a_directory_others_can_use_is_refused(tmp_path, monkeypatch, capsys):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv("RLSWEEP_WARM_DIR", str(shared))
+    assert warm.run_job(["train", "spec.yaml"]) is None
+    assert "only this user" in capsys.readouterr().err
+    assert not list(shared.iterdir())
+
+
 def test_worker_key_changes_with_import_time_settings(monkeypatch):
     before = warm.worker_key()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -75,6 +75,10 @@ def worker_key() -> str:
 def socket_path() -> Path:
     base = os.environ.get("RLSWEEP_WARM_DIR") or f"/tmp/rlsweep-warm-{os.getuid()}"
     os.makedirs(base, mode=0o700, exist_ok=True)
+    info = os.stat(base)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        # a job hands the worker its environment (tokens, keys): only to our own worker
+        raise PermissionError(f"{base} is not a directory only this user can use")
     return Path(base) / f"{worker_key()}.sock"
 
 
