@@ -87,6 +87,7 @@ def run_default(per_job: list[int], cores: int, warm: list[str]) -> list[dict]:
             spec = {**base, "name": name, "runs_per_job": runs}
             env = {
                 **os.environ,
+                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # rlsweep in the jobs
                 "RLSWEEP_WARM": "1" if worker == "on" else "0",
                 "RLSWEEP_WARM_DIR": str(work / "workers"),  # a new worker: it starts cold
                 "RLSWEEP_WARM_IDLE": "5",
