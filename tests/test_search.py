@@ -7,12 +7,7 @@ import pytest
 
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
-from rlsweep.search.proposers import (
-    Result,
-    propose_kde,
-    propose_random,
-    propose_tpe,
-)
+from rlsweep.search.proposers import Result, propose_kde, propose_random, propose_tpe
 from rlsweep.search.spaces import decode, encode, to_configspace, to_optuna
 from rlsweep.search.state import Search, config_id
 from rlsweep.space import Parameter

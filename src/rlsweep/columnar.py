@@ -23,7 +23,7 @@ _SOURCE = b"rlsweep.source"
 
 
 def copy_path(jsonl: Path) -> Path:
-    return Path(jsonl).with_name(COPY_NAME)
+    return Path(_copy_of(jsonl))
 
 
 def _copy_of(jsonl) -> str:

@@ -214,8 +214,9 @@ def run_trial(
     for stale in ("status.json", "failure.json", COPY_NAME):
         (out_dir / stale).unlink(missing_ok=True)
     limit_threads(threads)
+    entry = backend_info(backend)
     if train is None:
-        train = import_module(backend_info(backend).module).train
+        train = import_module(entry.module).train
     log = MetricsLog(out_dir / "metrics.jsonl")
     started = time.time()
     context = TrainContext(
@@ -240,7 +241,7 @@ def run_trial(
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         raise
     log.close()
-    if backend_info(backend).columnar_copy:
+    if entry.columnar_copy:
         from rlsweep.columnar import write_copy
 
         write_copy(log.path, log.numeric)
