@@ -8,7 +8,11 @@ HyperbandPruner and RandomSampler on the same curves, reporting the objective
 so far at every step. The incumbent of each run is scored on 10 fresh seeds at
 the full budget (true quality, not the noisy value the search saw).
 
-    python benchmarks/search_efficiency.py [--meta-seeds 30] [--mislead] [--ray N]
+    python benchmarks/search_efficiency.py [--meta-seeds 30] [--mislead] [--rounds K]
+        [--workers W] [--ray N]
+
+--rounds K gives every method the compute of K Hyperband rounds (ours play K
+rounds; random search and Optuna get as many training steps).
 
 --ray N adds Ray Tune's BOHB (benchmarks/ray_bohb.py) on the first N meta-seeds
 (~90 s each); it needs `pip install "ray[tune]"` beside rlsweep.
@@ -27,7 +31,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +49,9 @@ from rlsweep.trial import run_trial
 MIN_B, MAX_B, ETA = 1, 81, 3
 TUNE = (0, 1)
 FRESH = tuple(range(1000, 1010))
+#: shares of the compute at which the anytime figure scores each incumbent
+GRID = np.linspace(0.01, 1.0, 100)
+FIGURES = Path(__file__).resolve().parent / "figures"
 
 
 def space(mislead: bool) -> dict:
@@ -244,6 +254,11 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
     }
 
 
+def _one_run(mislead: bool, name: str, limit: float, meta_seed: int) -> list:
+    """One method on one meta-seed, in a worker process (the problem holds lambdas)."""
+    return methods_for(synthetic(mislead))[name](meta_seed, limit)
+
+
 RAY = "ray tune BOHB (first meta-seeds only; see note)"
 #: always run: the compute target and the paired comparison need them
 REFERENCES = ("random (ours)", "optuna TPE + HyperbandPruner")
@@ -271,6 +286,49 @@ def reach_and_finals(histories: list, q: Callable[[dict], float], target: float,
     final = q(histories[-1][1]) if histories else 0.0
     hit = next((c for c, p in histories if q(p) >= target), math.inf)
     return final, hit / limit
+
+
+def anytime(history: list, q: Callable[[dict], float], limit: float) -> list[float]:
+    """True quality of the incumbent at each share of the compute in GRID (nan before any)."""
+    out, i, incumbent = [], 0, None
+    for share in GRID:
+        while i < len(history) and history[i][0] <= share * limit + 1e-9:
+            incumbent = history[i][1]
+            i += 1
+        out.append(q(incumbent) if incumbent is not None else math.nan)
+    return out
+
+
+def anytime_figure(curves: dict, target: float, path: Path, title: str) -> None:
+    """Median anytime best (line) and IQR over meta-seeds (band) of every method.
+
+    A method's line starts once half its meta-seeds have a full-budget result.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, rows in curves.items():
+        a = np.array(rows, dtype=float)
+        shown = np.isfinite(a).mean(axis=0) >= 0.5
+        if not shown.any():
+            continue
+        a = a[:, shown]
+        q1, med, q3 = (np.nanpercentile(a, p, axis=0) for p in (25, 50, 75))
+        (line,) = ax.plot(GRID[shown], med, label=name, lw=1.5)
+        ax.fill_between(GRID[shown], q1, q3, color=line.get_color(), alpha=0.12)
+    ax.axhline(target, color="black", ls="--", lw=1, label="random's final best (median)")
+    ax.axvline(0.2, color="grey", ls=":", lw=1)
+    ax.set_xlabel("share of the compute (training steps)")
+    ax.set_ylabel("true quality of the incumbent")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def table(names, finals: dict, reach: dict, reference: str) -> list[str]:
@@ -308,13 +366,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meta-seeds", type=int, default=30)
     parser.add_argument("--mislead", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="compute of K Hyperband rounds")
+    parser.add_argument("--workers", type=int, default=1, help="meta-seeds run in parallel")
     parser.add_argument("--ray", type=int, default=0, metavar="N", help="Ray Tune BOHB seeds")
     parser.add_argument(
         "--methods", nargs="+", help="only methods whose name has one of these (and the references)"
     )
     args = parser.parse_args()
     problem = synthetic(args.mislead)
-    limit = hyperband_compute(problem)
+    limit = args.rounds * hyperband_compute(problem)
     q = memoized(problem.quality)
     keep = REFERENCES + tuple(args.methods or methods_for(problem))
     every = methods_for(problem)
@@ -324,26 +384,45 @@ def main() -> None:
         from ray_bohb import run_ray_bohb
 
         methods[RAY] = lambda seed, limit: run_ray_bohb(seed, args.mislead, limit)
+    pool = ProcessPoolExecutor(args.workers, mp_context=get_context("fork"))
     for name, method in methods.items():
         started = time.perf_counter()
-        seeds = range(args.ray if name == RAY else args.meta_seeds)
-        runs[name] = [method(seed, limit) for seed in seeds]
+        if name == RAY:
+            runs[name] = [method(seed, limit) for seed in range(args.ray)]
+        else:
+            run = partial(_one_run, args.mislead, name, limit)
+            runs[name] = list(pool.map(run, range(args.meta_seeds)))
         print(f"{name}: {time.perf_counter() - started:.0f} s", flush=True)
+    pool.shutdown()
     random_final = [q(h[-1][1]) if h else 0.0 for h in runs["random (ours)"]]
-    finals, reach = {}, {}
+    finals, reach, curves = {}, {}, {}
     for name, histories in runs.items():
+        curves[name] = [anytime(h, q, limit) for h in histories]
         scored = [
             reach_and_finals(h, q, target, limit)
             for h, target in zip(histories, random_final[: len(histories)], strict=True)
         ]
         finals[name] = [f for f, _ in scored]
         reach[name] = [r for _, r in scored]
+    kind = ("mislead" if args.mislead else "faithful") + "".join(
+        f"-{m.replace(' ', '_')}" for m in args.methods or ()
+    )
+    kind += f"-{args.rounds}rounds" if args.rounds > 1 else ""
+    rounds = "one Hyperband round" if args.rounds == 1 else f"{args.rounds} Hyperband rounds"
     out = [
-        f"compute per run: {limit:.0f} training steps (one Hyperband round 1..81, eta 3, "
+        f"compute per run: {limit:.0f} training steps ({rounds} 1..81, eta 3, "
         f"x {len(TUNE)} tune seeds); {args.meta_seeds} meta-seeds; "
         f"{'misleading' if args.mislead else 'faithful'} low budgets\n"
     ]
     out += table(methods, finals, reach, "optuna TPE + HyperbandPruner")
+    figure = FIGURES / f"search-{kind}.png"
+    anytime_figure(
+        {n: c for n, c in curves.items() if n != RAY},
+        float(np.median(random_final)),
+        figure,
+        f"synthetic, {kind} low budgets: median and IQR over {args.meta_seeds} meta-seeds",
+    )
+    out.append(f"\n![anytime best against compute]({figure.relative_to(FIGURES.parents[1])})")
     if args.ray:
         out.append(
             f"\nRay Tune BOHB: {args.ray} meta-seeds (the first ones; compare with care). Run one "
@@ -354,10 +433,8 @@ def main() -> None:
     print(text)
     from report import write_section
 
-    kind = ("mislead" if args.mislead else "faithful") + "".join(
-        f"-{m.replace(' ', '_')}" for m in args.methods or ()
-    )
     flag = " --mislead" if args.mislead else ""
+    flag += f" --rounds {args.rounds}" if args.rounds > 1 else ""
     write_section(
         f"search-{kind}",
         f"Search efficiency, synthetic backend ({kind} low budgets)",

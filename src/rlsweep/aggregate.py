@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -13,9 +14,9 @@ from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.objectives import (
     OBJECTIVE_COLUMNS,
+    batch_trial_objectives,
+    objectives_of_files,
     rank_key,
-    seed_objectives_from_file,
-    trial_objectives,
 )
 from rlsweep.spec import Spec, satisfies
 from rlsweep.trial import atomic_write_text
@@ -35,24 +36,56 @@ def check_intact(seed_dir: Path, status: dict) -> None:
         )
 
 
-def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
-    """Objectives of one trial over the tune seeds; missing seeds make it ``pending``."""
-    per_seed, statuses, reasons, trained = [], [], [], []
+@dataclass
+class _Seeds:
+    """What a trial's tune seeds left on disk: statuses, reasons, steps, metrics files."""
+
+    statuses: list = field(default_factory=list)
+    reasons: list = field(default_factory=list)
+    trained: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+
+
+def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs) -> _Seeds:
+    seen = _Seeds()
     for seed in spec.seeds_tune:
         seed_dir = dirs.seed(trial.id, seed)
         status_path = seed_dir / "status.json"
         if not status_path.is_file():
-            statuses.append("pending")
+            seen.statuses.append("pending")
             continue
         status = json.loads(status_path.read_text())
         check_intact(seed_dir, status)
-        statuses.append(status["status"])
+        seen.statuses.append(status["status"])
         if "steps_trained" in status:
-            trained.append(status["steps_trained"])
+            seen.trained.append(status["steps_trained"])
         if status.get("reason"):
-            reasons.append(f"seed {seed}: {status['reason']}")
-        metrics = seed_dir / "metrics.jsonl"
-        per_seed.append(seed_objectives_from_file(metrics, spec.extra_metrics))
+            seen.reasons.append(f"seed {seed}: {status['reason']}")
+        seen.metrics.append(seed_dir / "metrics.jsonl")
+    return seen
+
+
+def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
+    """Objectives of one trial over the tune seeds; missing seeds make it ``pending``."""
+    return trial_rows(spec, [trial], dirs)[0]
+
+
+def trial_rows(spec: Spec, trials: list[Trial], dirs: SweepDirs) -> list[dict]:
+    """``trial_row`` of many trials, the objectives of all their seeds computed in one batch."""
+    extra = spec.extra_metrics
+    seen = [_seeds(spec, trial, dirs) for trial in trials]
+    per_file = iter(objectives_of_files([path for s in seen for path in s.metrics], extra))
+    per_trial = [[next(per_file) for _ in s.metrics] for s in seen]
+    measured = iter(batch_trial_objectives([seeds for seeds in per_trial if seeds], extra))
+    empty = dict.fromkeys((*OBJECTIVE_COLUMNS, *extra))
+    return [
+        _row(spec, trial, s, next(measured) if s.metrics else empty)
+        for trial, s in zip(trials, seen, strict=True)
+    ]
+
+
+def _row(spec: Spec, trial: Trial, seen: _Seeds, objectives: dict) -> dict:
+    statuses, reasons, trained = seen.statuses, seen.reasons, seen.trained
     if "pending" in statuses:
         overall = "pending"
     elif "diverged" in statuses:
@@ -61,11 +94,8 @@ def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
         overall = "ok"
     row = {"trial_id": trial.id, "label": trial.label, "status": overall}
     row.update({p.name: trial.params.get(p.name) for p in spec.parameters})
-    row["n_seeds"] = len(per_seed)
-    columns = (*OBJECTIVE_COLUMNS, *spec.extra_metrics)
-    row.update(
-        trial_objectives(per_seed, spec.extra_metrics) if per_seed else dict.fromkeys(columns)
-    )
+    row["n_seeds"] = len(seen.metrics)
+    row.update(objectives)
     row["reason"] = "; ".join(reasons)
     if trained:
         row["steps_trained"] = sum(trained) / len(trained)
@@ -104,11 +134,10 @@ def objectives_table(spec: Spec, dirs: SweepDirs):
     """
     import pandas as pd
 
-    rows = []
-    for trial, extra in sweep_trials(spec, dirs):
-        row = trial_row(spec, trial, dirs)
+    trials = sweep_trials(spec, dirs)
+    rows = trial_rows(spec, [trial for trial, _ in trials], dirs)
+    for row, (_, extra) in zip(rows, trials, strict=True):
         row.update(extra)
-        rows.append(row)
     rows.sort(
         key=lambda r: (
             -r.get("budget", 0),

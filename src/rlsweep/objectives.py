@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rlsweep.segments import Segments
+
 OBJECTIVE_COLUMNS = (
     "final_reward",
     "best_reward",
@@ -36,9 +38,10 @@ OBJECTIVE_COLUMNS = (
     "kl_max",
     "wall_time_s",
 )
-FINAL_FRACTION = 0.1
 #: the logged keys the objectives read (besides a spec's extra metrics)
 OBJECTIVE_KEYS = ("step", "reward", "kl_ref", "kl", "wall_time_s")
+#: trial-seed files held in memory at once by objectives_of_files (their arithmetic is batched)
+FILES_AT_ONCE = 512
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -73,55 +76,161 @@ def seed_objectives(rows: list[dict], extra: tuple[str, ...] = ()) -> dict[str, 
     return curve_objectives(lambda key: series(rows, key), extra)
 
 
-def curve_objectives(
-    series_of: Callable[[str], tuple[np.ndarray, np.ndarray]], extra: tuple[str, ...] = ()
-) -> dict[str, float]:
+Series = tuple[np.ndarray, np.ndarray]
+
+
+def curve_objectives(series_of: Callable[[str], Series], extra: tuple[str, ...] = ()) -> dict:
     """The objective definitions over ``series_of(key)`` (steps, values), whatever the reader."""
-    steps, reward = series_of("reward")
-    out = dict.fromkeys(
-        ("final_reward", "best_reward", "reward_auc", "kl_mean", "kl_max", "wall_time_s"), math.nan
+    return batch_objectives([objective_series(series_of, extra)], extra)[0]
+
+
+def objective_series(series_of: Callable[[str], Series], extra: tuple[str, ...] = ()) -> dict:
+    """The series the objectives read: reward, KL (kl_ref, else kl), wall time, extras."""
+    kl = series_of("kl_ref")
+    if not kl[1].size:
+        kl = series_of("kl")
+    return {
+        "reward": series_of("reward"),
+        "kl": kl,
+        "wall_time_s": series_of("wall_time_s"),
+        "extra": {key: series_of(key) for key in extra},
+    }
+
+
+def batch_objectives(curves: list[dict], extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
+    """The objectives of many curves (``objective_series``) at once, one dict per curve.
+
+    Every reader goes through this one arithmetic, so a trial-seed's objectives
+    are the same to the last bit whichever reader found its rows. Aggregation
+    hands it every trial-seed of a sweep: per-curve numpy calls would cost
+    more than reading a columnar copy, so each objective is one reduction
+    over the curves laid end to end.
+    """
+    if not curves:
+        return []
+    return _objectives(
+        lambda name: Segments.of([c[name] for c in curves]),
+        {key: Segments.of([c["extra"][key] for c in curves]) for key in extra},
     )
-    if reward.size:
-        tail = max(1, math.ceil(FINAL_FRACTION * reward.size))
-        out["final_reward"] = float(np.mean(reward[-tail:]))
-        out["best_reward"] = float(np.max(reward))
-        out["reward_auc"] = _auc(steps, reward)
-    _, kl = series_of("kl_ref")
-    if not kl.size:
-        _, kl = series_of("kl")
-    if kl.size:
-        out["kl_mean"] = float(np.mean(kl))
-        out["kl_max"] = float(np.max(kl))
-    _, wall = series_of("wall_time_s")
-    if wall.size:
-        out["wall_time_s"] = float(wall[-1])
-    for key in extra:
-        _, values = series_of(key)
-        tail = max(1, math.ceil(FINAL_FRACTION * values.size))
-        out[key] = float(np.mean(values[-tail:])) if values.size else math.nan
-    return out
+
+
+def _objectives(segments: Callable[[str], Segments], extra: dict[str, Segments]) -> list[dict]:
+    """The definitions, one reduction each over ``segments(name)`` of reward, kl, wall_time_s."""
+    reward, kl = segments("reward"), segments("kl")
+    columns = {
+        "final_reward": reward.tail_mean(),
+        "best_reward": reward.reduce(np.maximum),
+        "reward_auc": reward.auc(),
+        "kl_mean": kl.mean(),
+        "kl_max": kl.reduce(np.maximum),
+        "wall_time_s": segments("wall_time_s").last(),
+    }
+    columns.update({key: values.tail_mean() for key, values in extra.items()})
+    return _rows(columns)
+
+
+def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float]]:
+    """Per-curve dicts from columns of values, one value per curve."""
+    names = tuple(columns)
+    lists = [[math.nan if v != v else v for v in values.tolist()] for values in columns.values()]
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def seed_objectives_from_file(path: Path, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """``seed_objectives(read_metrics(path), extra)``, parsed by pyarrow, not row by row.
+    """``seed_objectives(read_metrics(path), extra)``, parsed by pyarrow, not row by row."""
+    return objectives_of_files([path], extra)[0]
+
+
+def objectives_of_files(paths: list[Path], extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
+    """``seed_objectives_from_file`` of many files, the arithmetic done once for all.
 
     Aggregation reads every row of every trial-seed, so this is its hot path.
-    Files pyarrow could read differently from Python's json (rejected rows,
-    other line layouts, non-ASCII, number tokens json.loads refuses) take the
-    json path, so results and errors (file:line of a truncated row) stay the same.
-    A trial-seed's columnar copy (rlsweep.columnar), where current, spares the parse.
+    A trial-seed's columnar copy (rlsweep.columnar), where current, spares the
+    parse. Files pyarrow could read differently from Python's json (rejected
+    rows, other line layouts, non-ASCII, number tokens json.loads refuses)
+    take the json path, so results and errors (file:line of a truncated row)
+    stay the same.
     """
     from rlsweep.columnar import read_copy
 
     keys = tuple(dict.fromkeys((*OBJECTIVE_KEYS, *extra)))
-    columns = read_copy(path, keys)
-    if columns is None:
-        table = arrow_columns(Path(path).read_bytes(), extra)
-        if table is None:
-            return seed_objectives(read_metrics(path), extra)
-        columns = {key: table.column(key) for key in keys}
-    steps, _ = _floats(columns["step"])
-    return curve_objectives(lambda key: _column_series(columns[key], steps), extra)
+    out = []
+    for chunk in range(0, len(paths), FILES_AT_ONCE):
+        copies, texts = {}, {}
+        for number, path in enumerate(paths[chunk : chunk + FILES_AT_ONCE]):
+            copy = read_copy(path, keys)
+            if copy is not None:
+                copies[number] = copy
+            else:
+                texts[number] = _text_series(path, extra)
+        found = dict(zip(copies, _copies_objectives(list(copies.values()), extra), strict=True))
+        found.update(zip(texts, batch_objectives(list(texts.values()), extra), strict=True))
+        out += [found[number] for number in range(len(found))]
+    return out
+
+
+def _text_series(path: Path, extra: tuple[str, ...]) -> dict:
+    """``objective_series`` of a metrics.jsonl, parsed by pyarrow where it reads as json would."""
+    table = arrow_columns(Path(path).read_bytes(), extra)
+    if table is None:
+        rows = read_metrics(path)
+        return objective_series(lambda key: series(rows, key), extra)
+    steps, _ = _floats(table.column("step"))
+    return objective_series(lambda key: _column_series(table.column(key), steps), extra)
+
+
+def _copies_objectives(copies: list, extra: tuple[str, ...]) -> list[dict[str, float]]:
+    """``batch_objectives`` of columnar copies: the copies of one layout become one table.
+
+    Each key is then one array for all those copies, so numpy runs once per
+    objective and Python does almost nothing per copy.
+    """
+    import pyarrow as pa
+
+    layouts: dict[tuple, list[int]] = {}
+    for number, copy in enumerate(copies):
+        layouts.setdefault(copy.names, []).append(number)
+    found = {}
+    for members in layouts.values():
+        batches = [copies[number].batch for number in members]
+        table = pa.Table.from_batches(batches)
+        rows = np.fromiter((b.num_rows for b in batches), np.int64, len(batches))
+        found.update(zip(members, _table_objectives(table, rows, extra), strict=True))
+    return [found[number] for number in range(len(copies))]
+
+
+def _table_objectives(table, rows: np.ndarray, extra: tuple[str, ...]) -> list[dict]:
+    """Objectives of the trial-seeds whose rows lie end to end in ``table`` (``rows`` each)."""
+    owner = np.repeat(np.arange(rows.size), rows)  # the trial-seed of every row
+    steps, _ = _floats(table.column("step"))
+
+    def logged(name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values and logged mask (None: every row) of a key."""
+        if name not in table.column_names:
+            return np.full(owner.size, np.nan), np.zeros(owner.size, bool)
+        return _floats(table.column(name))
+
+    def segments(values: np.ndarray, mask: np.ndarray | None) -> Segments:
+        if mask is None:
+            return Segments(values, rows, steps)
+        lengths = np.bincount(owner[mask], minlength=rows.size)
+        return Segments(values[mask], lengths, lambda: steps[mask])
+
+    def series(name: str) -> Segments:
+        if name != "kl":
+            return segments(*logged(name))
+        ref, ref_logged = logged("kl_ref")  # kl_ref where a trial-seed logged it, else kl
+        if ref_logged is None:
+            return segments(ref, None)
+        with_ref = np.bincount(owner[ref_logged], minlength=rows.size) > 0
+        if with_ref.all():
+            return segments(ref, ref_logged)
+        kl, kl_logged = logged("kl")
+        use_ref = with_ref[owner]
+        kl_logged = np.ones(owner.size, bool) if kl_logged is None else kl_logged
+        return segments(np.where(use_ref, ref, kl), np.where(use_ref, ref_logged, kl_logged))
+
+    return _objectives(series, {key: segments(*logged(key)) for key in extra})
 
 
 def arrow_columns(data: bytes, extra: tuple[str, ...] = ()):
@@ -197,12 +306,13 @@ def _column_series(column, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _floats(column) -> tuple[np.ndarray, np.ndarray | None]:
-    """A float64 column's values and its logged mask (None: all logged), from its buffers.
+    """A float64 array's (or column's) values and logged mask (None: all logged), from buffers.
 
     (pyarrow's to_numpy imports pandas, about a second, into a promotion job
     that has none.)
     """
-    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    chunks = getattr(column, "num_chunks", None)  # a Table's column, not a batch's array
+    array = column if chunks is None else column.combine_chunks()
     if array.null_count == len(array):  # not logged at all: there may be no value buffer
         return np.full(len(array), np.nan), np.zeros(len(array), bool)
     validity, data = array.buffers()
@@ -214,30 +324,33 @@ def _floats(column) -> tuple[np.ndarray, np.ndarray | None]:
     return values, logged[array.offset :].view(bool)
 
 
-def _auc(steps: np.ndarray, values: np.ndarray) -> float:
-    if values.size == 1:
-        return float(values[0])
-    span = steps[-1] - steps[0]
-    x = (steps - steps[0]) / span if span else np.linspace(0, 1, values.size)
-    return float(np.trapezoid(values, x))
-
-
 def trial_objectives(
     per_seed: list[dict[str, float]], extra: tuple[str, ...] = ()
 ) -> dict[str, float]:
     """Average seed objectives; seed_std is the spread of final_reward across seeds."""
-    out = {}
+    return batch_trial_objectives([per_seed], extra)[0]
+
+
+def batch_trial_objectives(
+    trials: list[list[dict[str, float]]], extra: tuple[str, ...] = ()
+) -> list[dict[str, float]]:
+    """``trial_objectives`` of many trials (each a list of seed objectives) at once."""
+    if not trials:
+        return []
+    lengths = np.fromiter((len(seeds) for seeds in trials), np.int64, len(trials))
+
+    def over_seeds(key: str) -> Segments:
+        return Segments(np.array([s[key] for seeds in trials for s in seeds], float), lengths)
+
+    columns = {}
     for key in (*OBJECTIVE_COLUMNS, *extra):
         if key == "seed_std":
-            continue
-        values = [s[key] for s in per_seed]
-        if key == "kl_max":
-            out[key] = float(np.max(values)) if values else math.nan
+            columns[key] = over_seeds("final_reward").std()
+        elif key == "kl_max":
+            columns[key] = over_seeds(key).reduce(np.maximum)
         else:
-            out[key] = float(np.mean(values)) if values else math.nan
-    finals = [s["final_reward"] for s in per_seed]
-    out["seed_std"] = float(np.std(finals, ddof=1)) if len(finals) > 1 else math.nan
-    return {key: out[key] for key in (*OBJECTIVE_COLUMNS, *extra)}
+            columns[key] = over_seeds(key).mean()
+    return _rows(columns)
 
 
 def rank_key(value: float, diverged: bool, mode: str) -> tuple:

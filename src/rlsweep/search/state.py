@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlsweep.aggregate import trial_row
+from rlsweep.aggregate import trial_rows
 from rlsweep.design import Trial, make_trial
 from rlsweep.layout import SweepDirs
 from rlsweep.objectives import rank_key
@@ -220,9 +220,9 @@ class Search:
         spec, stages = self.spec, self.brackets[bracket]
         if stage == 0 and self.dropped(bracket):
             return self._pass_through(bracket), None
-        rows = []
-        for params, trial in self.stage_trials(bracket, stage):
-            row = trial_row(spec, trial, self.dirs)
+        rows, stage_trials = [], self.stage_trials(bracket, stage)
+        measured = trial_rows(spec, [trial for _, trial in stage_trials], self.dirs)
+        for (params, trial), row in zip(stage_trials, measured, strict=True):
             value = row[spec.metric]
             ok = row["status"] == "ok" and value is not None and math.isfinite(value)
             loss = (-value if spec.mode == "max" else value) if ok else None
