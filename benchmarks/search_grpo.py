@@ -34,7 +34,10 @@ from pathlib import Path
 
 import numpy as np
 from search_efficiency import (
+    FIGURES,
     Problem,
+    anytime,
+    anytime_figure,
     hyperband_compute,
     memoized,
     methods_for,
@@ -221,7 +224,9 @@ def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
     """
     done = cache_dir / f"meta_seed_{meta_seed}.json" if cache_dir else None
     if done is not None and done.is_file():
-        return json.loads(done.read_text())
+        cached = json.loads(done.read_text())
+        if "anytime" in cached:  # (kept by a version that recorded the anytime curves)
+            return cached
     import torch
 
     torch.set_num_threads(1)
@@ -242,6 +247,8 @@ def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
             name: (*reach_and_finals(h, q, target, limit), seconds[name])
             for name, h in histories.items()
         }
+        result["anytime"] = {name: anytime(h, q, limit) for name, h in histories.items()}
+        result["target"] = target
     if done is not None:
         done.write_text(json.dumps(result))
     return result
@@ -276,6 +283,14 @@ def main() -> None:
         f"final_reward at 27 steps on {len(FRESH)} fresh seeds\n"
     ]
     out += table(COMPARED, finals, reach, "optuna TPE + HyperbandPruner")
+    figure = FIGURES / "search-grpo.png"
+    anytime_figure(
+        {name: [r["anytime"][name] for r in results] for name in COMPARED},
+        float(np.median([r["target"] for r in results])),
+        figure,
+        f"tiny GRPO: median and IQR over {args.meta_seeds} meta-seeds",
+    )
+    out.append(f"\n![anytime best against compute]({figure.relative_to(FIGURES.parents[1])})")
     mean_seconds = {name: np.mean([r[name][2] for r in results]) for name in COMPARED}
     out.append(
         "\nwall seconds per run (mean; includes each trial's trainer set-up, which Hyperband's "
