@@ -11,6 +11,11 @@ overhead is shared by its trial-seeds.
                                                          # runs_per_job, side by side, and report
     python benchmarks/job_overhead.py --default 1 16 --warm off on   # with and without the
                                                          # warm worker (a new one per sweep)
+    python benchmarks/job_overhead.py --synthetic config/sweeps/synthetic_grid.yaml
+
+The synthetic backend's trainer time is simulated (its curves take
+milliseconds), so for a synthetic sweep the whole job is overhead: its
+section reports seconds per job and the sweep's wall time per job instead.
 
 A warm worker's first job waits for the worker's imports: that wait is in its
 wall time (status.json counts from the job's own process start).
@@ -76,6 +81,25 @@ def overhead(root: Path, sweep_s: float | None = None) -> dict:
     }
 
 
+def run_sweep(work: Path, spec: dict, cores: int, env: dict | None = None) -> float:
+    """Run ``spec`` through the Snakefile in a new directory ``work``; its wall seconds."""
+    work.mkdir()
+    (work / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    if spec["backend"] != "synthetic":
+        model = [str(BIN / "rlsweep"), "build-model", "resources/tiny-gpt2"]
+        subprocess.run(model, cwd=work, check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # rlsweep in the jobs
+        **(env or {}),
+    }
+    command = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile")]
+    command += ["--cores", str(cores), "--configfile", "spec.yaml"]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=work, check=True, capture_output=True, env=env)
+    return time.perf_counter() - started
+
+
 def run_default(per_job: list[int], cores: int, warm: list[str]) -> list[dict]:
     """Run config/config.yaml once per runs_per_job value (and warm setting), in turn."""
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -86,30 +110,43 @@ def run_default(per_job: list[int], cores: int, warm: list[str]) -> list[dict]:
             work = Path(tmp) / name
             spec = {**base, "name": name, "runs_per_job": runs}
             env = {
-                **os.environ,
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # rlsweep in the jobs
                 "RLSWEEP_WARM": "1" if worker == "on" else "0",
                 "RLSWEEP_WARM_DIR": str(work / "workers"),  # a new worker: it starts cold
                 "RLSWEEP_WARM_IDLE": "5",
             }
-            work.mkdir()
-            (work / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-            model = [str(BIN / "rlsweep"), "build-model", "resources/tiny-gpt2"]
-            subprocess.run(model, cwd=work, check=True, capture_output=True)
-            command = [
-                str(BIN / "snakemake"),
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--cores",
-                str(cores),
-                "--configfile",
-                "spec.yaml",
-            ]
-            started = time.perf_counter()
-            subprocess.run(command, cwd=work, check=True, capture_output=True, env=env)
-            rows.append(overhead(work / "results" / spec["name"], time.perf_counter() - started))
+            seconds = run_sweep(work, spec, cores, env)
+            rows.append(overhead(work / "results" / spec["name"], seconds))
             print(rows[-1], flush=True)
     return rows
+
+
+def run_synthetic(paths: list[Path], cores: int) -> str:
+    """Each synthetic sweep run once: seconds per job, and the sweep's wall time per job."""
+    lines = [
+        "| sweep | jobs | training jobs | job wall per trial-seed, mean (s) | sweep wall (s) "
+        "| sweep wall per job (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            spec = yaml.safe_load(path.read_text())
+            work = Path(tmp) / spec["name"]
+            seconds = run_sweep(work, spec, cores)
+            root = work / "results" / spec["name"]
+            walls = [wall for wall, _ in jobs_of(root)]
+            log = (work / ".snakemake" / "log").glob("*.snakemake.log")
+            done = max(int(line.split()[0]) for line in _progress(next(log)))
+            lines.append(
+                f"| {path.name} | {done} | {len(walls)} | {sum(walls) / len(walls):.2f} | "
+                f"{seconds:.1f} | {seconds / done:.2f} |"
+            )
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def _progress(log: Path) -> list[str]:
+    """'N of M steps (..%) done' lines of a Snakemake log."""
+    return [line for line in log.read_text().splitlines() if " steps (" in line]
 
 
 def table(rows: list[dict]) -> str:
@@ -134,14 +171,26 @@ def main() -> None:
     parser.add_argument("--default", nargs="+", type=int, metavar="RUNS_PER_JOB")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--warm", nargs="+", choices=["off", "on"], default=["off", "on"])
+    parser.add_argument("--synthetic", nargs="+", type=Path, metavar="SPEC")
     args = parser.parse_args()
+    from report import write_section
+
+    if args.synthetic:
+        text = run_synthetic(args.synthetic, args.cores)
+        print(text)
+        write_section(
+            "overhead-synthetic",
+            "Per-job overhead, synthetic backend (the whole job is overhead)",
+            f"python benchmarks/job_overhead.py {' '.join(sys.argv[1:])}",
+            text,
+        )
+        if not (args.roots or args.default):
+            return
     rows = [overhead(Path(p)) for p in args.roots]
     if args.default:
         rows += run_default(args.default, args.cores, args.warm)
     text = table(rows)
     print(text)
-    from report import write_section
-
     write_section(
         "overhead",
         "Per-job overhead (job wall time minus trainer time)",
