@@ -65,13 +65,11 @@ def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs) -> _Seeds:
     return seen
 
 
-def trial_row(spec: Spec, trial: Trial, dirs: SweepDirs) -> dict:
-    """Objectives of one trial over the tune seeds; missing seeds make it ``pending``."""
-    return trial_rows(spec, [trial], dirs)[0]
-
-
 def trial_rows(spec: Spec, trials: list[Trial], dirs: SweepDirs) -> list[dict]:
-    """``trial_row`` of many trials, the objectives of all their seeds computed in one batch."""
+    """Objectives of each trial over the tune seeds; missing seeds make it ``pending``.
+
+    The objectives of all the trials' seeds are computed in one batch.
+    """
     extra = spec.extra_metrics
     seen = [_seeds(spec, trial, dirs) for trial in trials]
     per_file = iter(objectives_of_files([path for s in seen for path in s.metrics], extra))

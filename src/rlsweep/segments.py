@@ -70,12 +70,11 @@ class Segments:
         """Sample standard deviation (ddof 1) of each series with two values or more."""
         several = self.lengths > 1
         lengths = self.lengths[several]
-        values = self.values[np.repeat(several, self.lengths)]
+        deviations = self.values - np.repeat(self.mean()[self.some], self.lengths[self.some])
+        squares = deviations[np.repeat(several, self.lengths)] ** 2
         ends = np.cumsum(lengths)
-        starts = ends - lengths
-        mean = self._sums(values, starts, ends) / lengths
-        squares = (values - np.repeat(mean, lengths)) ** 2
-        return self._filled(several, np.sqrt(self._sums(squares, starts, ends) / (lengths - 1)))
+        variance = self._sums(squares, ends - lengths, ends) / (lengths - 1)
+        return self._filled(several, np.sqrt(variance))
 
     def last(self) -> np.ndarray:
         return self._filled(self.some, self.values[self.ends[self.some] - 1])
