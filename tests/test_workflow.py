@@ -1,6 +1,7 @@
 """End to end through Snakemake: a synthetic sweep, a tiny real GRPO sweep, bad specs."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -74,6 +75,9 @@ def test_synthetic_sweep_runs_end_to_end_and_reruns_nothing(tmp_path, write_spec
     assert plan["trials"][0]["search_trial_id"] == best["trial_id"]
     seed_dirs = {p.name for p in (root / "confirm").glob("*/seed_*")}
     assert seed_dirs == {"seed_100", "seed_101"}
+    # one confirmation job per slot and test seed, planned before the search ran
+    slot_files = sorted(p.name for p in (root / "confirm" / "slots").iterdir())
+    assert slot_files == [f"{s}.seed_{k}.json" for s in ("1", "baseline") for k in (100, 101)]
     results = pd.read_csv(root / "tables" / "results.csv")
     assert list(results["n_seeds"]) == [2, 2]
     provenance = json.loads((root / "tables" / "provenance.json").read_text())
@@ -119,6 +123,12 @@ def test_default_sweep_is_the_embedded_grpo_grid(tmp_path):
     assert "train_trial" in out and "build_tiny_model" in out
     spec = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     assert spec["backend"] == "grpo"
+    # the whole plan is known before anything runs: the confirmation jobs too
+    # (best and baseline on each test seed), with no checkpoint to wait for
+    plan = run_snakemake(tmp_path, "--cores", "2", "-n")
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.MULTILINE))
+    assert stats["train_trial"] == "16"
+    assert stats["confirm_slot"] == str(2 * len(spec["seeds"]["test"]))
 
 
 @pytest.mark.slow

@@ -79,6 +79,14 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_confirm(args) -> int:
+    from rlsweep.confirm import confirm_slot
+
+    spec = _spec(args)
+    confirm_slot(spec, _dirs(args, spec), args.slot, args.seed, args.threads or spec.threads)
+    return 0
+
+
 def cmd_train_batch(args) -> int:
     from rlsweep.jobs import run_batch
 
@@ -220,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
     p.add_argument("--out", help="seed directory (default: results/<name>/trials/<id>/seed_<k>)")
     p = with_spec(
+        "confirm", cmd_confirm, "train a confirmation slot's config on a test seed (kept if done)"
+    )
+    p.add_argument("--slot", required=True, help="1 (the best), 2, ... or baseline")
+    p.add_argument("--seed", required=True, type=int, help="test seed")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
+    p = with_spec(
         "train-batch", cmd_train_batch, "train a batch of trial-seeds in one process (runs_per_job)"
     )
     p.add_argument("--batch", required=True, help="batch name: b<i> or r<bracket>_<stage>_<i>")
@@ -276,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        if args.func in (cmd_train, cmd_train_batch):
+        if args.func in (cmd_train, cmd_train_batch, cmd_confirm):
             from rlsweep import warm
 
             if warm.wanted(_spec(args)):

@@ -5,6 +5,15 @@ classic mistake), so after the search the best ``confirm.top_k`` configs and,
 if asked, the spec's base settings (the baseline) are retrained from scratch
 on the test seeds. Each gets a cold trial id (no warm-start lineage) and its
 own directory ``confirm/<id>/seed_<k>/``; the paper tables use only these.
+
+Which configs those are is known only once the search is aggregated, but how
+many is known from the spec: slots ``1`` .. ``top_k`` and ``baseline``. So the
+workflow has one job per (slot, test seed), planned before anything runs,
+instead of a checkpoint: Snakemake re-processes the whole DAG a second time
+whenever any job's input waits on a checkpoint (2-3 s of CPU at 10k trials).
+A slot job trains its config into ``confirm/<id>/seed_<k>/`` unless that
+trial-seed already finished (a re-planned slot keeps earlier results), then
+writes the slot's pointer file ``confirm/slots/<slot>.seed_<k>.json``.
 """
 
 from __future__ import annotations
@@ -15,9 +24,20 @@ from pathlib import Path
 
 from rlsweep.aggregate import ranked_candidates, read_objectives, sweep_trials
 from rlsweep.design import Trial, trial_id, trial_label
+from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.spec import Spec, get_dotted, set_dotted
 from rlsweep.trial import atomic_write_json, write_params
+
+#: the slot of the spec's base settings; the others are ranks 1..top_k
+BASELINE = "baseline"
+#: Snakemake wildcard constraint matching slot names
+SLOT_PATTERN = rf"[0-9]+|{BASELINE}"
+
+
+def role_name(slot: str) -> str:
+    """How the tables name a slot: best, top 2, ..., baseline."""
+    return {"1": "best", BASELINE: BASELINE}.get(slot, f"top {slot}")
 
 
 def plan_path(dirs: SweepDirs) -> Path:
@@ -43,7 +63,7 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
     for rank, search_id in enumerate(table["trial_id"].head(spec.confirm["top_k"]), 1):
         found = by_id[search_id]
         cold = Trial(trial_id(spec.backend, found.config), found.params, found.config)
-        entries.append(("best" if rank == 1 else f"top {rank}", search_id, cold))
+        entries.append((str(rank), search_id, cold))
     skipped = None
     if spec.confirm["baseline"]:
         baseline = baseline_trial(spec)
@@ -52,16 +72,17 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
             skipped = f"no baseline: base sets no value for {', '.join(unset)}"
             print(skipped)
         else:
-            entries.append(("baseline", None, baseline))
+            entries.append((BASELINE, None, baseline))
     rows, seen = [], {}
-    for role, search_id, trial in entries:
+    for slot, search_id, trial in entries:
         if trial.id in seen:  # e.g. the best config is the baseline: train it once
-            seen[trial.id]["role"] += f" = {role}"
+            seen[trial.id]["role"] += f" = {role_name(slot)}"
             continue
         write_params(dirs.root / "confirm" / trial.id / "params.json", trial, spec.backend)
         rows.append(
             {
-                "role": role,
+                "role": role_name(slot),
+                "slot": slot,
                 "trial_id": trial.id,
                 "search_trial_id": search_id,
                 "label": trial_label(trial.params),
@@ -80,9 +101,52 @@ def read_plan(dirs: SweepDirs) -> list[dict]:
     return json.loads(plan_path(dirs).read_text())["trials"]
 
 
-def status_files(spec: Spec, dirs: SweepDirs) -> list[str]:
-    return [
-        str(dirs.root / "confirm" / row["trial_id"] / f"seed_{seed}" / "status.json")
-        for row in read_plan(dirs)
-        for seed in spec.seeds_test
-    ]
+def slots(spec: Spec) -> list[str]:
+    """The confirmation slots a spec asks for, known before anything runs."""
+    if not spec.seeds_test:
+        return []
+    ranked = [str(rank) for rank in range(1, spec.confirm["top_k"] + 1)]
+    return ranked + ([BASELINE] if spec.confirm["baseline"] else [])
+
+
+def slot_path(root: Path | str, slot: str, seed: int | str) -> str:
+    return f"{root}/confirm/slots/{slot}.seed_{seed}.json"
+
+
+def confirmed_seed_dir(dirs: SweepDirs, entry: dict, seed: int) -> Path:
+    """A planned config's result on one test seed; a clear error when it is gone."""
+    path = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
+    if not (path / "status.json").is_file():
+        pointer = slot_path(dirs.root, entry["slot"], seed)
+        raise SpecError(
+            "confirm",
+            f"{path}/status.json is missing; delete {pointer} (or run snakemake with "
+            "--forcerun confirm_slot) to train it again",
+        )
+    return path
+
+
+def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int) -> str:
+    """Train a slot's planned config on a test seed unless that finished before; its status.
+
+    A slot with no config of its own (fewer trials than top_k, a baseline that
+    equals the best, or one the spec cannot name) still gets its pointer file.
+    """
+    from rlsweep.jobs import train_seed
+
+    entry = next((row for row in read_plan(dirs) if row["slot"] == slot), None)
+    if entry is None:
+        state, trial = "none", None
+        print(f"slot {slot}: no config of its own in {plan_path(dirs)}")
+    else:
+        trial = entry["trial_id"]
+        out = dirs.root / "confirm" / trial / f"seed_{seed}"
+        done = out / "status.json"
+        if done.is_file():
+            print(f"kept (finished before): {out}", flush=True)
+        else:
+            train_seed(spec, dirs, trial, seed, threads, out)
+        state = json.loads(done.read_text())["status"]
+    pointer = Path(slot_path(dirs.root, slot, seed))
+    atomic_write_json(pointer, {"slot": slot, "seed": seed, "trial_id": trial, "status": state})
+    return state

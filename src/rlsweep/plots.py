@@ -417,13 +417,13 @@ def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
     """Learning curves of the confirmed configs on the test seeds, 95% bootstrap CI band."""
     import pandas as pd
 
-    from rlsweep.confirm import read_plan
+    from rlsweep.confirm import confirmed_seed_dir, read_plan
 
     plt, sns = _pyplot()
     frames = []
     for entry in read_plan(dirs):
         for seed in spec.seeds_test:
-            seed_dir = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
+            seed_dir = confirmed_seed_dir(dirs, entry, seed)
             frame = smoothed_reward(
                 seed_dir / "metrics.jsonl", config=f"{entry['role']}: {entry['label']}"
             )

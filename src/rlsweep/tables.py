@@ -17,7 +17,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from rlsweep.confirm import read_plan
+from rlsweep.confirm import confirmed_seed_dir, read_plan
 from rlsweep.layout import SweepDirs
 from rlsweep.objectives import seed_objectives_from_file
 from rlsweep.spec import OBJECTIVES, Spec
@@ -38,7 +38,7 @@ def confirm_rows(spec: Spec, dirs: SweepDirs) -> list[dict]:
     for entry in read_plan(dirs):
         per_seed = []
         for seed in spec.seeds_test:
-            seed_dir = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
+            seed_dir = confirmed_seed_dir(dirs, entry, seed)
             status = json.loads((seed_dir / "status.json").read_text())
             values = seed_objectives_from_file(seed_dir / "metrics.jsonl", spec.extra_metrics)
             if status["status"] != "ok":

@@ -109,10 +109,13 @@ class Sweep:
         c = self.spec.confirm
         return bool(self.spec.seeds_test) and (c["top_k"] > 0 or c["baseline"])
 
-    def confirmation_status_files(self) -> list[str]:
-        from rlsweep.confirm import status_files
+    def confirmation_files(self) -> list[str]:
+        """One pointer file per confirmation slot and test seed (see rlsweep.confirm)."""
+        from rlsweep.confirm import slot_path, slots
 
-        return status_files(self.spec, self.dirs)
+        return [
+            slot_path(self.root, s, seed) for s in slots(self.spec) for seed in self.spec.seeds_test
+        ]
 
     def train_inputs(self) -> dict:
         """A training job's inputs: the tiny model and the warm-start result, where used.

@@ -1,4 +1,5 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
+from rlsweep.confirm import SLOT_PATTERN
 from rlsweep.jobs import BATCH_PATTERN
 from rlsweep.workflow import load_sweep
 
@@ -18,6 +19,7 @@ wildcard_constraints:
     bracket=r"[0-9]+",
     stage=r"[0-9]+",
     batch=BATCH_PATTERN,
+    slot=SLOT_PATTERN,
 
 
 def final_outputs():
@@ -33,12 +35,6 @@ def final_outputs():
         *(f"{ROOT}/figures/{name}" for name in FIGURES),
         *(f"{ROOT}/{name}" for name in tables if SWEEP.confirms),
     ]
-
-
-def confirmation_results(wildcards):
-    """Test-seed results of the configs select_best chose (known once it ran)."""
-    checkpoints.select_best.get()
-    return SWEEP.confirmation_status_files()
 
 
 def all_trial_results(wildcards):

@@ -1,7 +1,7 @@
 # objectives.csv -> best config, confirmation on held-out seeds, paper tables, figures.
 
 
-checkpoint select_best:
+rule select_best:
     input:
         spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
@@ -20,33 +20,32 @@ checkpoint select_best:
         "rlsweep best {input.spec} > {log} 2>&1"
 
 
-rule confirm_trial:
+# One job per confirmation slot (best, top k, baseline) and test seed, known before
+# anything runs: a checkpoint here would make Snakemake process the whole DAG twice.
+rule confirm_slot:
     input:
         spec=ancient(SPEC),
-        plan=ancient(f"{ROOT}/confirm/plan.json"),
+        plan=f"{ROOT}/confirm/plan.json",
         model=SWEEP.model_inputs(),
     output:
-        status=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}/status.json",
+        f"{ROOT}/confirm/slots/{{slot}}.seed_{{seed}}.json",
     log:
-        f"{ROOT}/logs/confirm/{{trial}}/seed_{{seed}}.log",
+        f"{ROOT}/logs/confirm/{{slot}}.seed_{{seed}}.log",
     conda:
         SWEEP.conda_env
     threads: SWEEP.spec.threads
     resources:
         **SWEEP.train_resources(),
-    params:
-        out=f"{ROOT}/confirm/{{trial}}/seed_{{seed}}",
-        launcher=SWEEP.launcher,
     shell:
-        "{params.launcher} train {input.spec} --trial {wildcards.trial} --seed {wildcards.seed}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        f"{SWEEP.launcher} confirm {SPEC} --slot {{wildcards.slot}} --seed {{wildcards.seed}}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule write_tables:
     input:
         spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
-        confirmed=confirmation_results,
+        confirmed=SWEEP.confirmation_files(),
     output:
         csv=report(
             f"{ROOT}/tables/results.csv",
@@ -96,7 +95,7 @@ rule plot_figures:
 rule plot_confirmation:
     input:
         spec=ancient(SPEC),
-        confirmed=confirmation_results,
+        confirmed=SWEEP.confirmation_files(),
     output:
         report(
             f"{ROOT}/figures/test_curves.png",
