@@ -1,6 +1,7 @@
 """Confirmation slots: planned before anything runs, filled once the search is ranked."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -55,14 +56,14 @@ def test_each_slot_trains_its_config_once_and_a_replanned_slot_keeps_it(searched
             confirm_slot(spec, dirs, slot, seed, 1)
     for row in plan:
         for seed in spec.seeds_test:
-            pointer = json.loads(open(slot_path(dirs.root, row["slot"], seed)).read())
+            pointer = json.loads(Path(slot_path(dirs.root, row["slot"], seed)).read_text())
             assert pointer == {
                 "slot": row["slot"],
                 "seed": seed,
                 "trial_id": row["trial_id"],
                 "status": "ok",
             }
-    empty = json.loads(open(slot_path(dirs.root, "baseline", 100)).read())
+    empty = json.loads(Path(slot_path(dirs.root, "baseline", 100)).read_text())
     assert empty["trial_id"] is None and empty["status"] == "none"
 
     # the search is re-ranked (e.g. a trial was retrained): slots are re-run, results kept
@@ -96,7 +97,14 @@ def test_a_lost_confirmation_result_names_the_file_to_delete(searched):
 def test_confirm_cli_runs_a_slot(searched):
     spec_path, spec, dirs = searched
     result = run_cli(
-        "confirm", str(spec_path), "--results", str(dirs.root.parent), "--slot", "2", "--seed", "100"
+        "confirm",
+        str(spec_path),
+        "--results",
+        str(dirs.root.parent),
+        "--slot",
+        "2",
+        "--seed",
+        "100",
     )
     assert result.returncode == 0, result.stderr
     pointer = yaml.safe_load((dirs.root / "confirm" / "slots" / "2.seed_100.json").read_text())
