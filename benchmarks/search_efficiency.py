@@ -123,6 +123,7 @@ def run_ours(
     meta_seed: int,
     limit: float,
     drop: bool = False,
+    tpe: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
@@ -138,6 +139,7 @@ def run_ours(
             "seed": meta_seed,
             "iterations": 10,
             "drop_misleading_rungs": drop,
+            "tpe": tpe or {},
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
@@ -248,6 +250,9 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         "bohb + drop_misleading_rungs (ours)": lambda s, c: run_ours(p, "bohb", s, c, drop=True),
         "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, drop=True
+        ),
+        "tpe_hyperband, furthest history (ours)": lambda s, c: run_ours(
+            p, "tpe_hyperband", s, c, tpe={"history": "furthest"}
         ),
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),
