@@ -137,7 +137,9 @@ def run_ours(
             "max_budget": problem.max_b,
             "eta": problem.eta,
             "seed": meta_seed,
-            "iterations": 10,
+            # two rounds of brackets per round of compute (dropped rungs make brackets
+            # cheaper); the loop below stops at the compute limit
+            "iterations": 10 * max(1, math.ceil(limit / hyperband_compute(problem))),
             "drop_misleading_rungs": drop,
             "tpe": tpe or {},
         },
@@ -253,6 +255,9 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         ),
         "tpe_hyperband, furthest history (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, tpe={"history": "furthest"}
+        ),
+        "tpe_hyperband, furthest history + drop_misleading_rungs (ours)": lambda s, c: run_ours(
+            p, "tpe_hyperband", s, c, drop=True, tpe={"history": "furthest"}
         ),
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),
