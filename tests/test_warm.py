@@ -95,6 +95,33 @@ def test_warm_jobs_train_as_fresh_processes_and_share_one_worker(grpo_spec, tmp_
 
 
 @pytest.mark.slow
+def test_building_the_model_warms_the_worker_training_then_uses(tmp_path, write_spec):
+    directory = tmp_path / "workers"
+    env = {**os.environ, "RLSWEEP_WARM_DIR": str(directory), "RLSWEEP_WARM_IDLE": "20"}
+    warm_model, cold_model = tmp_path / "warm-model", tmp_path / "cold-model"
+    cold = {**os.environ, "RLSWEEP_WARM": "0"}
+    subprocess.run([rlsweep_exe(), "build-model", str(cold_model)], env=cold, check=True)
+    assert not directory.exists()
+    built = subprocess.run(
+        [rlsweep_exe(), "build-model", str(warm_model)], env=env, capture_output=True, text=True
+    )
+    assert built.returncode == 0 and "built" in built.stdout, built.stderr[-2000:]
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        assert (warm_model / name).read_bytes() == (cold_model / name).read_bytes()
+    assert worker_pids(directory)  # the build started a worker, still warm
+    spec = write_spec(grpo_doc(warm_model, 2))
+    trial_id = subprocess.run(
+        [rlsweep_exe(), "plan", str(spec)], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    job = train(spec, trial_id, tmp_path / "t" / "seed_0", env)
+    assert job.wait(timeout=300) == 0, job.stdout.read()[-3000:]
+    status = json.loads((tmp_path / "t" / "seed_0" / "status.json").read_text())
+    assert status["warm_worker"] is True
+    logs = "".join(p.read_text() for p in directory.glob("*.log"))
+    assert logs.count("listening on") == 1  # one worker served the build and the training
+
+
+@pytest.mark.slow
 def test_killing_a_job_kills_its_training(grpo_spec, tmp_path, warm_workers):
     spec, trial_id = grpo_spec(2000)
     out = tmp_path / "long" / "seed_0"
@@ -128,6 +155,7 @@ def test_only_local_trl_jobs_go_to_a_worker(monkeypatch):
     monkeypatch.delenv("RLSWEEP_WARM")
     monkeypatch.setenv("SLURM_JOB_ID", "17")
     assert not warm.wanted(grpo)
+    assert not warm.allowed()  # nor the model build, in a SLURM job
 
 
 def test_a_job_runs_on_its_own_when_no_worker_can_be_reached(tmp_path, monkeypatch, capsys):

@@ -290,10 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        if args.func in (cmd_train, cmd_train_batch, cmd_confirm):
+        if args.func in (cmd_train, cmd_train_batch, cmd_confirm, cmd_build_model):
             from rlsweep import warm
 
-            if warm.wanted(_spec(args)):
+            # building the tiny model imports what training imports: in a sweep that
+            # builds it, the worker it starts is warm when the first training job comes
+            local = warm.allowed() if args.func is cmd_build_model else warm.wanted(_spec(args))
+            if local:
                 code = warm.run_job(argv)
                 if code is not None:
                     return code

@@ -2,9 +2,11 @@
 
 Why: importing torch, transformers, trl and the model's modules takes 6-11 s
 per process here, longer than a tiny trial trains, and every Snakemake job
-is a new process. On one machine (no SLURM), the first ``rlsweep train`` or
-``train-batch`` of a trl backend starts a worker that does those imports once
-and listens on a Unix socket. Each job then sends the worker its arguments,
+is a new process. On one machine (no SLURM), the first ``rlsweep train``,
+``train-batch`` or ``confirm`` of a trl backend, or ``build-model`` (which
+imports the same libraries, and runs first in a sweep that builds the tiny
+model), starts a worker that does those imports once and listens on a Unix
+socket. Each job then sends the worker its arguments,
 working directory, environment and standard streams (the file descriptors
 themselves, so ``> {log} 2>&1`` still works), and the worker forks a child
 that runs the job exactly as ``rlsweep`` would and reports its exit code.
@@ -48,18 +50,21 @@ ACCEPTED = b"+"
 MAX_CHILDREN = 4 * (os.cpu_count() or 1)
 
 
-def wanted(spec) -> bool:
-    """Whether this job should go to a warm worker: local, Linux, a trl backend, one process."""
-    from rlsweep.backends import TRL
-
+def allowed() -> bool:
+    """Whether a job here may use a warm worker: local (not a SLURM job), Linux, not off."""
     return (
         not IN_WORKER
         and os.environ.get("RLSWEEP_WARM", "1") != "0"
         and sys.platform == "linux"
         and "SLURM_JOB_ID" not in os.environ
-        and spec.backend in TRL
-        and spec.resources.get("gpus", 0) <= 1
     )
+
+
+def wanted(spec) -> bool:
+    """Whether this job should go to a warm worker: allowed, a trl backend, one process."""
+    from rlsweep.backends import TRL
+
+    return allowed() and spec.backend in TRL and spec.resources.get("gpus", 0) <= 1
 
 
 def worker_key() -> str:
