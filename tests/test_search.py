@@ -242,3 +242,48 @@ def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
     rung = json.loads(search.promote(3, 0)[0].read_text())
     assert rung["dropped"] and len(rung["promoted"]) == 3
     assert [t.config["max_steps"] for _, t in search.stage_trials(3, 1)] == [30, 30, 30]
+
+
+def test_every_misleading_lowest_budget_is_dropped_not_only_the_first(tmp_path):
+    doc = synthetic_spec(
+        search={
+            "method": "hyperband",
+            "min_budget": 10,
+            "max_budget": 90,
+            "eta": 3,
+            "iterations": 4,
+            "drop_misleading_rungs": True,
+            "warm_start": True,
+        }
+    )
+    doc["parameters"] = {"learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]}}
+    spec = parse_spec(doc)
+    search = Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+    for bracket, stages in enumerate(search.brackets[:3]):
+        for stage in range(len(stages)):
+            misleading = bracket == 0 and stage in (1, 2)  # 30 against 10, 90 against 30
+            atomic_write_json(
+                search.rung_path(bracket, stage),
+                {
+                    "budget": stages[stage].budget,
+                    "trials": [],
+                    **({"warning": "low budgets mislead"} if misleading else {}),
+                    "spearman_vs_previous": -0.5 if misleading else 0.9,
+                },
+            )
+    stages = search.brackets[3]
+    assert [st.budget for st in stages] == [10, 30, 90]
+    search.propose(3)
+    proposals = json.loads(search.proposals_path(3).read_text())
+    assert proposals["dropped_stages"] == 2 and len(proposals["dropped_reasons"]) == 2
+    assert "against budget 30" in proposals["dropped_reasons"][1]
+    assert len(proposals["proposals"]) == stages[2].n  # only what the top rung takes
+    for stage in (0, 1):
+        assert search.stage_trials(3, stage) == []
+        rung = json.loads(search.promote(3, stage)[0].read_text())
+        assert rung["dropped"] and rung["budget"] == stages[stage].budget
+        assert len(rung["promoted"]) == stages[2].n
+    trained = search.stage_trials(3, 2)
+    assert [t.config["max_steps"] for _, t in trained] == [90] * stages[2].n
+    # nothing below was trained, so nothing is resumed from
+    assert all(t.warm_start_from is None for _, t in trained)

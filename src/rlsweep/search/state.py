@@ -103,7 +103,8 @@ class Search:
         ordered = {p.name: params[p.name] for p in self.spec.parameters if p.name in params}
         ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
         warm_from = None
-        skipped = stage == 1 and bracket is not None and self.dropped(bracket) is not None
+        # the rung below a bracket's first trained one was dropped: nothing to resume from
+        skipped = bracket is not None and 0 < stage <= self.dropped_stages(bracket)
         if self.spec.search.get("warm_start") and bracket is not None and stage > 0 and not skipped:
             lower = self.brackets[bracket][stage - 1].budget
             warm_from = self.trial(params, lower, bracket, stage - 1).id
@@ -113,9 +114,9 @@ class Search:
         """(params, trial) of a stage: proposals for stage 0, else the previous rung's promoted."""
         budget = self.brackets[bracket][stage].budget
         proposals = json.loads(self.proposals_path(bracket).read_text())
+        if stage < _dropped_stages(proposals):
+            return []  # this budget misled earlier brackets: not trained here
         if stage == 0:
-            if proposals.get("dropped_stage0"):
-                return []  # the lowest budget misled earlier brackets: not trained here
             chosen = [p["params"] for p in proposals["proposals"]]
         else:
             doc = json.loads(self.rung_path(bracket, stage - 1).read_text())
@@ -128,6 +129,11 @@ class Search:
         """Why this bracket skipped its lowest rung (drop_misleading_rungs), or None."""
         path = self.proposals_path(bracket)
         return json.loads(path.read_text()).get("dropped_stage0") if path.is_file() else None
+
+    def dropped_stages(self, bracket: int) -> int:
+        """How many of this bracket's lowest rungs were skipped (0 before it proposed)."""
+        path = self.proposals_path(bracket)
+        return _dropped_stages(json.loads(path.read_text())) if path.is_file() else 0
 
     def _uses_history(self) -> bool:
         s = self.spec.search
@@ -173,11 +179,15 @@ class Search:
         n, budget = stages[0].n, stages[0].budget
         upto = max(bracket - s["concurrent_brackets"] + 1, 0) if self._uses_history() else 0
         history = [] if s["method"] == "hyperband" else self.history(upto)
-        dropped = None
-        if s["drop_misleading_rungs"] and len(stages) > 1:
-            dropped = self._misleading(budget, upto)
-            if dropped:
-                n = stages[1].n  # propose only what the next rung takes, untrained at budget
+        # skip every lowest rung whose budget misled an earlier bracket; propose only what
+        # the first rung left takes (those configs are never trained at the skipped budgets)
+        reasons = []
+        while s["drop_misleading_rungs"] and len(reasons) < len(stages) - 1:
+            why = self._misleading(stages[len(reasons)].budget, upto)
+            if why is None:
+                break
+            reasons.append(why)
+        n = stages[len(reasons)].n
         if s["method"] == "hyperband":
             proposals = propose_random(spec.parameters, n, s["seed"], bracket)
         elif s["method"] == "bohb":
@@ -208,7 +218,9 @@ class Search:
                 "fidelity": s["fidelity"],
                 "history_size": len(history),
                 "history_brackets": list(range(upto)),
-                "dropped_stage0": dropped,
+                "dropped_stage0": reasons[0] if reasons else None,
+                "dropped_stages": len(reasons),
+                "dropped_reasons": reasons,
                 "proposals": rows,
             },
         )
@@ -218,8 +230,8 @@ class Search:
     def promote(self, bracket: int, stage: int) -> tuple[Path, str | None]:
         """Rank stage ``stage`` of ``bracket`` and promote the best ok trials to the next."""
         spec, stages = self.spec, self.brackets[bracket]
-        if stage == 0 and self.dropped(bracket):
-            return self._pass_through(bracket), None
+        if stage < self.dropped_stages(bracket):
+            return self._pass_through(bracket, stage), None
         rows, stage_trials = [], self.stage_trials(bracket, stage)
         measured = trial_rows(spec, [trial for _, trial in stage_trials], self.dirs)
         for (params, trial), row in zip(stage_trials, measured, strict=True):
@@ -280,27 +292,31 @@ class Search:
         atomic_write_json(path, doc)
         return path, warning
 
-    def _pass_through(self, bracket: int) -> Path:
-        """Rung 0 of a bracket whose lowest budget was dropped: promote every proposal."""
-        proposals = json.loads(self.proposals_path(bracket).read_text())["proposals"]
+    def _pass_through(self, bracket: int, stage: int) -> Path:
+        """A dropped rung of a bracket: nothing trained here, every proposal goes up."""
+        doc = json.loads(self.proposals_path(bracket).read_text())
+        proposals, reasons = doc["proposals"], doc.get("dropped_reasons") or [doc["dropped_stage0"]]
         stages = self.brackets[bracket]
-        for p in proposals:
-            self._write_params(self.trial(p["params"], stages[1].budget, bracket, 1))
-        path = self.rung_path(bracket, 0)
+        if stage + 1 == _dropped_stages(doc):  # the next rung is the first one trained
+            for p in proposals:
+                self._write_params(
+                    self.trial(p["params"], stages[stage + 1].budget, bracket, stage + 1)
+                )
+        path = self.rung_path(bracket, stage)
         atomic_write_json(
             path,
             {
                 "bracket": bracket,
-                "stage": 0,
-                "budget": stages[0].budget,
+                "stage": stage,
+                "budget": stages[stage].budget,
                 "fidelity": self.spec.search["fidelity"],
-                "fidelity_value": fidelity_value(self.spec, stages[0].budget),
+                "fidelity_value": fidelity_value(self.spec, stages[stage].budget),
                 "metric": self.spec.metric,
                 "mode": self.spec.mode,
                 "n_promote": len(proposals),
                 "promoted": [p["config_id"] for p in proposals],
                 "spearman_vs_previous": None,
-                "dropped": self.dropped(bracket),
+                "dropped": reasons[stage],
                 "trials": [],
             },
         )
@@ -343,6 +359,11 @@ class Search:
                 if path.is_file():
                     out.append(json.loads(path.read_text()))
         return out
+
+
+def _dropped_stages(proposals: dict) -> int:
+    """Skipped lowest rungs in a proposals.json (older files record only ``dropped_stage0``)."""
+    return proposals.get("dropped_stages", 1 if proposals.get("dropped_stage0") else 0)
 
 
 def is_adaptive(spec: Spec) -> bool:
