@@ -123,7 +123,6 @@ def run_ours(
     meta_seed: int,
     limit: float,
     drop: bool = False,
-    tpe: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result."""
     doc = {
@@ -141,7 +140,6 @@ def run_ours(
             # cheaper); the loop below stops at the compute limit
             "iterations": 10 * max(1, math.ceil(limit / hyperband_compute(problem))),
             "drop_misleading_rungs": drop,
-            "tpe": tpe or {},
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
@@ -252,12 +250,6 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         "bohb + drop_misleading_rungs (ours)": lambda s, c: run_ours(p, "bohb", s, c, drop=True),
         "tpe_hyperband + drop_misleading_rungs (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, drop=True
-        ),
-        "tpe_hyperband, furthest history (ours)": lambda s, c: run_ours(
-            p, "tpe_hyperband", s, c, tpe={"history": "furthest"}
-        ),
-        "tpe_hyperband, furthest history + drop_misleading_rungs (ours)": lambda s, c: run_ours(
-            p, "tpe_hyperband", s, c, drop=True, tpe={"history": "furthest"}
         ),
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),

@@ -8,7 +8,6 @@ what an uninterrupted one would.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import warnings
@@ -98,23 +97,16 @@ def propose_tpe(
 ) -> list[Proposal]:
     """Optuna's TPESampler by ask/tell on an in-memory study rebuilt from ``history``.
 
-    ``history: largest_budget`` models the results at the largest budget that
-    has at least ``min_points_in_model`` of them (as BOHB does).
-    ``history: furthest`` models every config at the largest budget it
-    reached, ranked as Optuna's TPE ranks pruned trials: further first, then
-    by loss; so a config that survived promotion counts as better than any
-    stopped earlier, whatever the lower budget said. Diverged trials get a
-    loss worse than every finite one, so TPE learns to avoid them.
+    Uses the results at the largest budget that has at least
+    ``min_points_in_model`` of them (as BOHB does). Diverged trials get a loss
+    worse than every finite one, so TPE learns to avoid them.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = to_optuna(parameters)
     min_points = options.get("min_points_in_model") or len(parameters) + 1
-    if options.get("history", "largest_budget") == "furthest":
-        usable = _furthest_results(history)
-    else:
-        usable = _largest_budget_results(history, min_points)
+    usable = _largest_budget_results(history, min_points)
     finite = [r.loss for r in usable if r.loss is not None and math.isfinite(r.loss)]
     worst = (max(finite) + (max(finite) - min(finite) + 1.0)) if finite else 1.0
     startup = int(options.get("n_startup_trials", min_points))
@@ -142,24 +134,6 @@ def propose_tpe(
             trial = study.ask(distributions)
             out.append(Proposal(decode(parameters, trial.params), len(usable) >= startup))
     return out
-
-
-def _furthest_results(history: list[Result]) -> list[Result]:
-    """Each config once, at its largest budget, with its rank (further, then lower loss) as loss."""
-    furthest: dict[str, Result] = {}
-    for result in history:
-        key = json.dumps(result.params, sort_keys=True)
-        if key not in furthest or result.budget > furthest[key].budget:
-            furthest[key] = result
-
-    def order(r: Result) -> tuple:
-        diverged = r.loss is None or not math.isfinite(r.loss)
-        return (diverged, -r.budget, 0.0 if diverged else r.loss)
-
-    ranked = sorted(furthest.values(), key=order)
-    return [
-        Result(r.params, r.budget, None if order(r)[0] else float(i)) for i, r in enumerate(ranked)
-    ]
 
 
 def _largest_budget_results(history: list[Result], min_points: int) -> list[Result]:
