@@ -202,7 +202,11 @@ def run_optuna(problem: Problem, sampler_name: str, meta_seed: int, limit: float
         )
     else:
         sampler, pruner = optuna.samplers.RandomSampler(seed=meta_seed), optuna.pruners.NopPruner()
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    # HyperbandPruner puts trials into brackets by a hash of the study's name, a random
+    # one unless named: named per meta-seed, Optuna's runs are reproducible too
+    study = optuna.create_study(
+        study_name=f"meta-seed-{meta_seed}", direction="maximize", sampler=sampler, pruner=pruner
+    )
     history, spent, seeds = [], 0.0, len(problem.tune)
     while spent < limit:
         trial = study.ask()
