@@ -207,7 +207,8 @@ def test_spearman_against_the_previous_budget_warns_when_low_budgets_mislead(sea
     assert "low budgets mislead" in warning and rung["warning"] == warning
 
 
-def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
+def dropping_search(tmp_path, **search) -> Search:
+    """Hyperband over budgets 10, 30, 90 with drop_misleading_rungs, four brackets."""
     doc = synthetic_spec(
         search={
             "method": "hyperband",
@@ -216,11 +217,16 @@ def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
             "eta": 3,
             "iterations": 4,
             "drop_misleading_rungs": True,
+            **search,
         }
     )
     doc["parameters"] = {"learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]}}
     spec = parse_spec(doc)
-    search = Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+    return Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+
+
+def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
+    search = dropping_search(tmp_path)
     assert search.proposal_inputs(3) == search.last_rungs()[:3]  # now waits for history
     for bracket, stages in enumerate(search.brackets[:3]):
         for stage in range(len(stages)):
@@ -245,20 +251,7 @@ def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
 
 
 def test_every_misleading_lowest_budget_is_dropped_not_only_the_first(tmp_path):
-    doc = synthetic_spec(
-        search={
-            "method": "hyperband",
-            "min_budget": 10,
-            "max_budget": 90,
-            "eta": 3,
-            "iterations": 4,
-            "drop_misleading_rungs": True,
-            "warm_start": True,
-        }
-    )
-    doc["parameters"] = {"learning_rate": {"strategy": "loguniform", "values": [1e-5, 1e-1]}}
-    spec = parse_spec(doc)
-    search = Search(spec, SweepDirs(tmp_path / "results" / spec.name))
+    search = dropping_search(tmp_path, warm_start=True)
     for bracket, stages in enumerate(search.brackets[:3]):
         for stage in range(len(stages)):
             misleading = bracket == 0 and stage in (1, 2)  # 30 against 10, 90 against 30
