@@ -26,6 +26,6 @@ def write_section(key: str, title: str, command: str, body: str) -> None:
         f"<!-- {key} -->\n## {title}\n\n`{command}` ({date.today()}, {machine()})\n\n"
         f"{body.strip()}\n<!-- /{key} -->\n"
     )
-    pattern = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->\n", re.S)
+    pattern = re.compile(rf"<!-- {re.escape(key)} -->.*?<!-- /{re.escape(key)} -->\n", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text + "\n" + section
     BENCHMARKS.write_text(text)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import tempfile
 import time
@@ -411,7 +412,7 @@ def main() -> None:
         finals[name] = [f for f, _ in scored]
         reach[name] = [r for _, r in scored]
     kind = ("mislead" if args.mislead else "faithful") + "".join(
-        f"-{m.replace(' ', '_')}" for m in args.methods or ()
+        "-" + re.sub(r"[^a-z0-9_]+", "_", m.lower()).strip("_") for m in args.methods or ()
     )
     kind += f"-{args.rounds}rounds" if args.rounds > 1 else ""
     rounds = "one Hyperband round" if args.rounds == 1 else f"{args.rounds} Hyperband rounds"
