@@ -113,9 +113,13 @@ def slot_path(root: Path | str, slot: str, seed: int | str) -> str:
     return f"{root}/confirm/slots/{slot}.seed_{seed}.json"
 
 
+def _seed_dir(dirs: SweepDirs, trial_id: str, seed: int) -> Path:
+    return dirs.root / "confirm" / trial_id / f"seed_{seed}"
+
+
 def confirmed_seed_dir(dirs: SweepDirs, entry: dict, seed: int) -> Path:
     """A planned config's result on one test seed; a clear error when it is gone."""
-    path = dirs.root / "confirm" / entry["trial_id"] / f"seed_{seed}"
+    path = _seed_dir(dirs, entry["trial_id"], seed)
     if not (path / "status.json").is_file():
         pointer = slot_path(dirs.root, entry["slot"], seed)
         raise SpecError(
@@ -132,7 +136,7 @@ def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int
     A slot with no config of its own (fewer trials than top_k, a baseline that
     equals the best, or one the spec cannot name) still gets its pointer file.
     """
-    from rlsweep.jobs import train_seed
+    from rlsweep.jobs import finished_status, train_seed
 
     entry = next((row for row in read_plan(dirs) if row["slot"] == slot), None)
     if entry is None:
@@ -140,13 +144,8 @@ def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int
         print(f"slot {slot}: no config of its own in {plan_path(dirs)}")
     else:
         trial = entry["trial_id"]
-        out = dirs.root / "confirm" / trial / f"seed_{seed}"
-        done = out / "status.json"
-        if done.is_file():
-            print(f"kept (finished before): {out}", flush=True)
-        else:
-            train_seed(spec, dirs, trial, seed, threads, out)
-        state = json.loads(done.read_text())["status"]
+        out = _seed_dir(dirs, trial, seed)
+        state = finished_status(out) or train_seed(spec, dirs, trial, seed, threads, out).value
     pointer = Path(slot_path(dirs.root, slot, seed))
     atomic_write_json(pointer, {"slot": slot, "seed": seed, "trial_id": trial, "status": state})
     return state

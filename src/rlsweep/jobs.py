@@ -107,12 +107,9 @@ def run_batch(spec: Spec, dirs: SweepDirs, name: str, threads: int) -> int:
     members = batch_members(spec, dirs, name)
     record, failed = [], 0
     for trial_id, seed in members:
-        done = dirs.seed(trial_id, seed) / "status.json"
         started = time.time()
-        if done.is_file():
-            print(f"kept (finished before): {done.parent}", flush=True)
-            state = json.loads(done.read_text())["status"]
-        else:
+        state = finished_status(dirs.seed(trial_id, seed))
+        if state is None:
             try:
                 state = train_seed(spec, dirs, trial_id, seed, threads).value
             except SpecError:
@@ -135,6 +132,15 @@ def run_batch(spec: Spec, dirs: SweepDirs, name: str, threads: int) -> int:
     marker = {"batch": name, "members": record, **process_usage()}
     atomic_write_json(batch_marker(dirs, name), marker)
     return 0
+
+
+def finished_status(seed_dir: Path) -> str | None:
+    """The status of a trial-seed that finished before (and say it is kept), else None."""
+    done = seed_dir / "status.json"
+    if not done.is_file():
+        return None
+    print(f"kept (finished before): {seed_dir}", flush=True)
+    return json.loads(done.read_text())["status"]
 
 
 def release_memory() -> None:

@@ -106,8 +106,7 @@ class Sweep:
     @property
     def confirms(self) -> bool:
         """Whether the sweep retrains anything on held-out test seeds."""
-        c = self.spec.confirm
-        return bool(self.spec.seeds_test) and (c["top_k"] > 0 or c["baseline"])
+        return bool(self.confirmation_files())
 
     def confirmation_files(self) -> list[str]:
         """One pointer file per confirmation slot and test seed (see rlsweep.confirm)."""

@@ -103,9 +103,12 @@ class Search:
         ordered = {p.name: params[p.name] for p in self.spec.parameters if p.name in params}
         ordered[self.spec.search["fidelity"]] = fidelity_value(self.spec, budget)
         warm_from = None
-        # the rung below a bracket's first trained one was dropped: nothing to resume from
-        skipped = bracket is not None and 0 < stage <= self.dropped_stages(bracket)
-        if self.spec.search.get("warm_start") and bracket is not None and stage > 0 and not skipped:
+        # a bracket's first trained rung resumes from nothing: the rungs below were dropped
+        if (
+            self.spec.search.get("warm_start")
+            and bracket is not None
+            and stage > self.dropped_stages(bracket)
+        ):
             lower = self.brackets[bracket][stage - 1].budget
             warm_from = self.trial(params, lower, bracket, stage - 1).id
         return make_trial(self.spec, ordered, warm_from)
@@ -124,11 +127,6 @@ class Search:
             by_id.update({t["config_id"]: t["params"] for t in doc["trials"]})
             chosen = [by_id[c] for c in doc["promoted"]]
         return [(params, self.trial(params, budget, bracket, stage)) for params in chosen]
-
-    def dropped(self, bracket: int) -> str | None:
-        """Why this bracket skipped its lowest rung (drop_misleading_rungs), or None."""
-        path = self.proposals_path(bracket)
-        return json.loads(path.read_text()).get("dropped_stage0") if path.is_file() else None
 
     def dropped_stages(self, bracket: int) -> int:
         """How many of this bracket's lowest rungs were skipped (0 before it proposed)."""
