@@ -23,7 +23,15 @@ def slow_spec():
 
 
 def statuses(root):
-    return {p: p.stat().st_mtime_ns for p in root.glob("trials/*/seed_*/status.json")}
+    """Each finished trial-seed's status record and when its metrics were written.
+
+    Not the status file's mtime: Snakemake touches a job's outputs when it
+    ends, also when the job kept a finished trial-seed instead of retraining.
+    """
+    return {
+        p: (p.read_text(), (p.parent / "metrics.jsonl").stat().st_mtime_ns)
+        for p in root.glob("trials/*/seed_*/status.json")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -148,4 +156,22 @@ def test_deleted_status_reruns_one_trial_seed_and_truncated_metrics_are_caught(
     (metrics.parent / "status.json").unlink()  # the fix the message gives
     again = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
     assert again.returncode == 0
+    assert (root / "objectives.csv").read_text() == clean_run
+
+
+@pytest.mark.slow
+def test_forced_rerun_keeps_every_finished_trial(clean_run, tmp_path, write_spec):
+    """What a kill between a trial's last write and Snakemake seeing it end looks like:
+    Snakemake reruns jobs whose status.json exists. None may retrain."""
+    spec = write_spec(slow_spec())
+    assert run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec)).returncode == 0
+    root = tmp_path / "results" / NAME
+    before = statuses(root)
+    forced = run_snakemake(
+        tmp_path, "--cores", "2", "--configfile", str(spec), "--forcerun", "train_trial"
+    )
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    logs = sorted((root / "logs" / "train").glob("*/seed_*.log"))
+    assert len(logs) == 16 and all("kept (finished before)" in p.read_text() for p in logs)
+    assert statuses(root) == before
     assert (root / "objectives.csv").read_text() == clean_run

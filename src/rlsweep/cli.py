@@ -71,11 +71,11 @@ def cmd_build_model(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rlsweep.jobs import train_seed
+    from rlsweep.jobs import keep_or_train
 
     spec = _spec(args)
     threads = args.threads or spec.threads
-    train_seed(spec, _dirs(args, spec), args.trial, args.seed, threads, args.out)
+    keep_or_train(spec, _dirs(args, spec), args.trial, args.seed, threads, args.out)
     return 0
 
 

@@ -136,7 +136,7 @@ def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int
     A slot with no config of its own (fewer trials than top_k, a baseline that
     equals the best, or one the spec cannot name) still gets its pointer file.
     """
-    from rlsweep.jobs import finished_status, train_seed
+    from rlsweep.jobs import keep_or_train
 
     entry = next((row for row in read_plan(dirs) if row["slot"] == slot), None)
     if entry is None:
@@ -145,7 +145,7 @@ def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int
     else:
         trial = entry["trial_id"]
         out = _seed_dir(dirs, trial, seed)
-        state = finished_status(out) or train_seed(spec, dirs, trial, seed, threads, out).value
+        state = keep_or_train(spec, dirs, trial, seed, threads, out)
     pointer = Path(slot_path(dirs.root, slot, seed))
     atomic_write_json(pointer, {"slot": slot, "seed": seed, "trial_id": trial, "status": state})
     return state

@@ -102,6 +102,19 @@ def train_seed(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: i
     return status
 
 
+def keep_or_train(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: int, out=None):
+    """A trial-seed's status: kept if it finished before, else trained now.
+
+    Snakemake reruns a job it saw killed (``--rerun-incomplete``) even when
+    the trial-seed finished in the moment before the kill, and any job it is
+    told to (``--forcerun``). status.json is an ``update()`` output, so
+    Snakemake leaves it in place, and a finished trial-seed is never retrained:
+    delete its status.json to retrain it.
+    """
+    out = Path(out) if out else dirs.seed(trial_id, seed)
+    return finished_status(out) or train_seed(spec, dirs, trial_id, seed, threads, out).value
+
+
 def run_batch(spec: Spec, dirs: SweepDirs, name: str, threads: int) -> int:
     """Train a batch's unfinished members in this process; 0 when all finished, else 1."""
     members = batch_members(spec, dirs, name)

@@ -22,8 +22,9 @@ rule train_trial:
     input:
         **SWEEP.train_inputs(),
     output:
-        # status.json is written last and vouches for metrics.jsonl beside it
-        status=f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json",
+        # status.json is written last and vouches for metrics.jsonl beside it;
+        # update(): Snakemake must not delete a finished one before a rerun (jobs.keep_or_train)
+        status=update(f"{ROOT}/trials/{{trial}}/seed_{{seed}}/status.json"),
     log:
         f"{ROOT}/logs/train/{{trial}}/seed_{{seed}}.log",
     conda:
