@@ -1,10 +1,12 @@
 """Spec validation: valid specs normalise; each malformed spec names its key and fix."""
 
+import os
+
 import pytest
 import yaml
 
 from rlsweep.errors import SpecError
-from rlsweep.spec import load_spec, parse_spec
+from rlsweep.spec import VALIDATED_ENV, load_spec, parse_spec, spec_digest
 
 from conftest import run_cli, synthetic_spec
 
@@ -271,3 +273,41 @@ def test_yaml_1_1_numbers_in_strings_are_accepted(write_spec):
     spec = load_spec(write_spec(yaml.safe_dump(doc)))
     assert {p.name: p.values[0] for p in spec.parameters}["learning_rate"] == 1e-4
     assert spec.base["beta"] == 0.04
+
+
+def test_a_job_skips_the_schema_pass_only_for_the_bytes_its_snakefile_validated(write_spec):
+    """The Snakefile exports the digest of the spec it validated; jobs reading the same bytes
+    need not import jsonschema (~0.15 s a job); any other bytes are checked in full."""
+    import hashlib
+    import subprocess
+    import sys
+
+    path = write_spec(synthetic_spec())
+    digest = hashlib.sha256(path.read_text().encode()).hexdigest()
+    probe = (
+        "import sys; from rlsweep.spec import load_spec; "
+        f"load_spec({str(path)!r}); print('jsonschema' in sys.modules)"
+    )
+
+    def imports_jsonschema(env_digest):
+        env = {k: v for k, v in os.environ.items() if k != VALIDATED_ENV}
+        if env_digest:
+            env[VALIDATED_ENV] = env_digest
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip() == "True"
+
+    assert not imports_jsonschema(digest)
+    assert imports_jsonschema("0" * 64)
+    assert imports_jsonschema(None)
+
+
+def test_a_spec_edited_after_validation_is_checked_again(write_spec, monkeypatch):
+    path = write_spec(synthetic_spec())
+    monkeypatch.setenv(VALIDATED_ENV, spec_digest(path.read_text()))
+    load_spec(path)
+    doc = synthetic_spec()
+    doc["seeds"]["tune"] = "zero"  # edited while the sweep runs
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(SpecError, match="seeds.tune"):
+        load_spec(path)

@@ -23,7 +23,7 @@ from rlsweep.guard import check_finished_trials
 from rlsweep.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.layout import SweepDirs
 from rlsweep.search.state import Search, is_adaptive
-from rlsweep.spec import Spec, load_spec
+from rlsweep.spec import VALIDATED_ENV, Spec, load_spec, read_spec_text, spec_digest
 
 DEFAULT_SPEC = "config/config.yaml"
 
@@ -198,7 +198,10 @@ def load_sweep(
     """
     try:
         path = resolve_spec_path(configfiles, overrides, Path(basedir) / DEFAULT_SPEC)
+        text = read_spec_text(path)
         spec = load_spec(path)
+        # the jobs of this run may skip the schema pass if the file is still these bytes
+        os.environ[VALIDATED_ENV] = spec_digest(text)
         dirs = SweepDirs(Path(results) / spec.name)
         allow = str(overrides.get(ALLOW_CODE_CHANGE, "")).lower() in ("true", "1", "yes")
         check_finished_trials(dirs.root, spec.backend, allow_code_change=allow)
