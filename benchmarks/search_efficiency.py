@@ -372,7 +372,7 @@ def table(names, finals: dict, reach: dict, reference: str) -> list[str]:
             f"{rm} [{r1}, {r3}] |"
         )
     ours = [n for n in names if "(ours" in n and not n.startswith("random")]
-    multi_fidelity = [n for n in ours if not n.startswith(FULL_BUDGET)]
+    multi_fidelity = [n for n in ours if n != FULL_BUDGET]
     # by mean: the paired difference is one of means
     best = {
         max(group, key=lambda n: statistics.mean(finals[n]))

@@ -278,12 +278,11 @@ def test_yaml_1_1_numbers_in_strings_are_accepted(write_spec):
 def test_a_job_skips_the_schema_pass_only_for_the_bytes_its_snakefile_validated(write_spec):
     """The Snakefile exports the digest of the spec it validated; jobs reading the same bytes
     need not import jsonschema (~0.15 s a job); any other bytes are checked in full."""
-    import hashlib
     import subprocess
     import sys
 
     path = write_spec(synthetic_spec())
-    digest = hashlib.sha256(path.read_text().encode()).hexdigest()
+    digest = spec_digest(path.read_text())
     probe = (
         "import sys; from rlsweep.spec import load_spec; "
         f"load_spec({str(path)!r}); print('jsonschema' in sys.modules)"

@@ -132,14 +132,14 @@ def load_yaml(path: str | Path, text: str | None = None) -> dict:
     return doc
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and check a spec file.
+def load_spec(path: str | Path, text: str | None = None) -> Spec:
+    """Read and check a spec file (``text``: its contents, when already read).
 
     A job skips the JSON-schema pass (~0.15 s, most of it importing jsonschema)
     when the Snakefile that started it validated these very bytes (their digest
     is in VALIDATED_ENV); every other check still runs.
     """
-    text = read_spec_text(path)
+    text = read_spec_text(path) if text is None else text
     checked = os.environ.get(VALIDATED_ENV) == spec_digest(text)
     return parse_spec(load_yaml(path, text), source=str(path), schema_checked=checked)
 

@@ -199,7 +199,7 @@ def load_sweep(
     try:
         path = resolve_spec_path(configfiles, overrides, Path(basedir) / DEFAULT_SPEC)
         text = read_spec_text(path)
-        spec = load_spec(path)
+        spec = load_spec(path, text)
         # the jobs of this run may skip the schema pass if the file is still these bytes
         os.environ[VALIDATED_ENV] = spec_digest(text)
         dirs = SweepDirs(Path(results) / spec.name)
