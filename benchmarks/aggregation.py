@@ -12,7 +12,7 @@ then times, each in its own process so its peak RSS is its own:
   over the trials, as aggregate.trial_rows does (status.json reads excluded);
 - json: the old path, read_metrics + seed_objectives (only up to --json-max rows);
 
-then writes every file's columnar copy (metrics.arrow, rlsweep.columnar.write_copy,
+then writes every file's columnar copy (metrics.arrow, rlsweep.metrics.columnar.write_copy,
 what a trl trial job does when it finishes; timed once, reported per file) and times:
 
 - read (copies): each copy's bytes, then pyarrow.ipc.open_file(py_buffer).read_all()
@@ -114,8 +114,8 @@ def work(method: str):
     """The function a measurement maps over chunks of trials (imports kept out of timing)."""
     import pyarrow.json as pa_json
 
-    from rlsweep.objectives import (
-        arrow_read,
+    from rlsweep.metrics.arrow import arrow_read
+    from rlsweep.metrics.curves import (
         batch_trial_objectives,
         objectives_of_files,
         read_metrics,
@@ -141,7 +141,7 @@ def work(method: str):
         import pyarrow as pa
         import pyarrow.ipc as ipc
 
-        from rlsweep.columnar import copy_path
+        from rlsweep.metrics.columnar import copy_path
 
         def read(path):  # the fastest plain read we found (half of pyarrow opening the file)
             with open(copy_path(path), "rb") as fh:
@@ -149,7 +149,7 @@ def work(method: str):
 
         return each_file(read)
     if method == "write_copies":
-        from rlsweep.columnar import write_copy
+        from rlsweep.metrics.columnar import write_copy
 
         def copy(paths):  # every key of seed_rows is a number
             numeric = dict.fromkeys(json.loads(paths[0].open().readline()), True)

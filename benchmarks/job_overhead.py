@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from rlsweep.objectives import read_metrics
+from rlsweep.metrics.curves import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 
 from rlsweep.backends.synthetic import curve
-from rlsweep.objectives import seed_objectives
+from rlsweep.metrics.curves import seed_objectives
 
 # quiet, no result loggers (Ray disables result buffering for Hyperband itself)
 for _key, _value in {

@@ -44,12 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rlsweep.adaptive import Search
 from rlsweep.backends.synthetic import curve
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import seed_objectives
-from rlsweep.search.state import Search
+from rlsweep.metrics.curves import seed_objectives
+from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_spec
-from rlsweep.trial import run_trial
 
 MIN_B, MAX_B, ETA = 1, 81, 3
 TUNE = (0, 1)

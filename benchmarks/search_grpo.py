@@ -47,9 +47,10 @@ from search_efficiency import (
 
 from rlsweep.backends.tiny import build_model
 from rlsweep.design import make_trial
-from rlsweep.objectives import seed_objectives, seed_objectives_from_file
+from rlsweep.metrics.curves import seed_objectives, seed_objectives_from_file
+from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_spec
-from rlsweep.trial import TrainContext, run_trial
+from rlsweep.trial import TrainContext
 
 TUNE = (0, 1)
 FRESH = (1000, 1001, 1002)
@@ -262,7 +263,7 @@ def main() -> None:
         "--cache", type=Path, help="keep each finished meta-seed here; a rerun reuses them"
     )
     args = parser.parse_args()
-    from rlsweep.trial import limit_threads
+    from rlsweep.run.runner import limit_threads
 
     limit_threads(1)
     if not (MODEL / "config.json").is_file():

@@ -5,23 +5,28 @@ import json
 
 import pytest
 
-from rlsweep.backends import BACKENDS, TRL, _config_fields
-from rlsweep.columnar import read_copy
+from rlsweep.backends import BACKENDS, _config_fields
 from rlsweep.design import make_trial
-from rlsweep.objectives import read_metrics, seed_objectives, seed_objectives_from_file
+from rlsweep.metrics.columnar import read_copy
+from rlsweep.metrics.curves import read_metrics, seed_objectives, seed_objectives_from_file
+from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_spec
-from rlsweep.trial import Status, run_trial
+from rlsweep.trial import Status
 
 VOLATILE = {"wall_time_s", "step_time"}
 
 
-@pytest.mark.parametrize("backend", sorted(TRL))
+TRL_BACKENDS = sorted(name for name, info in BACKENDS.items() if info.config_class)
+
+
+@pytest.mark.parametrize("backend", TRL_BACKENDS)
 def test_listed_config_fields_match_the_installed_trl(backend):
     import trl
 
-    installed = {f.name for f in dataclasses.fields(getattr(trl, TRL[backend]))}
+    config_class = BACKENDS[backend].config_class
+    installed = {f.name for f in dataclasses.fields(getattr(trl, config_class))}
     assert set(_config_fields(backend)) == installed, (
-        f"trl changed {TRL[backend]}; regenerate src/rlsweep/backends/{backend}_config_fields.txt"
+        f"trl changed {config_class}; regenerate src/rlsweep/backends/{backend}_config_fields.txt"
     )
 
 

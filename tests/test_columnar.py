@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from rlsweep.columnar import copy_path, read_copy, write_copy
-from rlsweep.design import Trial
-from rlsweep.objectives import read_metrics, seed_objectives, seed_objectives_from_file
-from rlsweep.trial import MetricsLog, run_trial
+from rlsweep.metrics.columnar import copy_path, read_copy, write_copy
+from rlsweep.metrics.curves import read_metrics, seed_objectives, seed_objectives_from_file
+from rlsweep.run.runner import run_trial
+from rlsweep.trial import MetricsLog, Trial
 
 NAN, INF = float("nan"), float("inf")
 

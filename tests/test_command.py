@@ -5,11 +5,13 @@ import sys
 
 import pytest
 
+from rlsweep.atomic import atomic_write_json
 from rlsweep.design import expand
 from rlsweep.errors import SpecError
-from rlsweep.objectives import read_metrics
+from rlsweep.metrics.curves import read_metrics
+from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_spec
-from rlsweep.trial import Status, atomic_write_json, run_trial
+from rlsweep.trial import Status
 
 ECHO = """
 import json, os, sys
@@ -99,7 +101,7 @@ def test_command_backend_needs_a_command():
 
 
 def test_editing_the_script_changes_the_code_fingerprint(tmp_path, monkeypatch):
-    from rlsweep.guard import code_fingerprint
+    from rlsweep.run.guard import code_fingerprint
 
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "train.py"
@@ -112,7 +114,7 @@ def test_editing_the_script_changes_the_code_fingerprint(tmp_path, monkeypatch):
 
 
 def test_finished_trials_from_other_code_stop_the_run(tmp_path):
-    from rlsweep.guard import check_finished_trials, code_fingerprint
+    from rlsweep.run.guard import check_finished_trials, code_fingerprint
 
     seed_dir = tmp_path / "trials" / "abc" / "seed_0"
     atomic_write_json(seed_dir / "status.json", {"code": code_fingerprint("synthetic")})

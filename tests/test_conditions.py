@@ -44,7 +44,7 @@ def test_random_samples_a_child_only_when_its_condition_holds():
 def test_model_based_proposals_respect_conditions(propose):
     spec = conditional("bohb")
     rng = np.random.default_rng(0)
-    from rlsweep.space import sample_params
+    from rlsweep.parameters import sample_params
 
     history = []
     for _ in range(30):
@@ -54,7 +54,7 @@ def test_model_based_proposals_respect_conditions(propose):
         picks = propose_kde(spec.parameters, 20, 10.0, history, 0, 1, {})
         assert any(p.model_based for p in picks)
     else:
-        picks = propose_tpe(spec.parameters, 20, history, 0, 1, {})
+        picks = propose_tpe(spec.parameters, 20, 10.0, history, 0, 1, {})
     for pick in picks:
         assert ("warmup_steps" in pick.params) == (pick.params["beta"] == 0.04)
 

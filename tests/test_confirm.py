@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlsweep.aggregate import write_objectives
-from rlsweep.confirm import confirm_slot, read_plan, slot_path, slots, write_plan
 from rlsweep.design import expand
 from rlsweep.errors import SpecError
-from rlsweep.jobs import train_seed
 from rlsweep.layout import SweepDirs
+from rlsweep.results.aggregate import write_objectives
+from rlsweep.results.confirm import confirm_slot, read_plan, slot_path, slots, write_plan
+from rlsweep.results.tables import write_tables
+from rlsweep.run.jobs import train_seed
 from rlsweep.spec import load_spec
-from rlsweep.tables import write_tables
 
 from conftest import run_cli, synthetic_spec
 

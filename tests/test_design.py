@@ -2,8 +2,9 @@
 
 import hashlib
 
-from rlsweep.design import expand, make_trial, trial_id
+from rlsweep.design import expand, make_trial
 from rlsweep.spec import parse_spec
+from rlsweep.trial import trial_id
 
 from conftest import synthetic_spec
 

@@ -8,8 +8,8 @@ import pytest
 
 from rlsweep.design import expand
 from rlsweep.errors import SpecError
-from rlsweep.jobs import batch_members, design_batches
 from rlsweep.layout import SweepDirs
+from rlsweep.run.jobs import batch_members, design_batches
 from rlsweep.spec import parse_spec
 
 from conftest import run_cli, run_snakemake, synthetic_spec

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from rlsweep.objectives import rank_key, seed_objectives, trial_objectives
+from rlsweep.metrics.curves import seed_objectives, trial_objectives
+from rlsweep.objectives import rank_key
 
 
 def rows(rewards, **extra):

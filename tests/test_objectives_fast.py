@@ -5,12 +5,8 @@ import math
 
 import pytest
 
-from rlsweep.objectives import (
-    arrow_columns,
-    read_metrics,
-    seed_objectives,
-    seed_objectives_from_file,
-)
+from rlsweep.metrics.arrow import arrow_columns
+from rlsweep.metrics.curves import read_metrics, seed_objectives, seed_objectives_from_file
 
 NAN, INF = float("nan"), float("inf")
 

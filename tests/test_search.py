@@ -5,14 +5,15 @@ import json
 import numpy as np
 import pytest
 
+from rlsweep.adaptive import Search, config_id
+from rlsweep.atomic import atomic_write_json
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
+from rlsweep.parameters import Parameter
+from rlsweep.search.encoding import decode, encode, to_configspace, to_optuna
 from rlsweep.search.proposers import Result, propose_kde, propose_random, propose_tpe
-from rlsweep.search.spaces import decode, encode, to_configspace, to_optuna
-from rlsweep.search.state import Search, config_id
-from rlsweep.space import Parameter
 from rlsweep.spec import parse_spec
-from rlsweep.trial import MetricsLog, atomic_write_json
+from rlsweep.trial import MetricsLog
 
 from conftest import synthetic_spec
 
@@ -115,16 +116,16 @@ def test_bohb_without_enough_results_is_random():
 
 def test_tpe_proposals_are_model_based_and_reproducible():
     history = fake_history()
-    first = propose_tpe(TWO_D, 6, history, seed=3, bracket=2, options={})
-    assert first == propose_tpe(TWO_D, 6, history, seed=3, bracket=2, options={})
+    first = propose_tpe(TWO_D, 6, 10.0, history, seed=3, bracket=2, options={})
+    assert first == propose_tpe(TWO_D, 6, 10.0, history, seed=3, bracket=2, options={})
     assert all(p.model_based for p in first)
     assert len({p.params["learning_rate"] for p in first}) == 6
 
 
 def test_random_proposals_depend_on_seed_and_bracket():
-    a = propose_random(TWO_D, 4, seed=0, bracket=0)
-    assert a == propose_random(TWO_D, 4, seed=0, bracket=0)
-    assert a != propose_random(TWO_D, 4, seed=0, bracket=1)
+    a = propose_random(TWO_D, 4, 10.0, [], seed=0, bracket=0, options={})
+    assert a == propose_random(TWO_D, 4, 10.0, [], seed=0, bracket=0, options={})
+    assert a != propose_random(TWO_D, 4, 10.0, [], seed=0, bracket=1, options={})
 
 
 # -- rung promotion on hand-made objectives -----------------------------------

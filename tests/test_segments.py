@@ -5,16 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from rlsweep import objectives
-from rlsweep.columnar import read_copy, write_copy
-from rlsweep.objectives import (
+from rlsweep.metrics import curves as objectives
+from rlsweep.metrics.columnar import read_copy, write_copy
+from rlsweep.metrics.curves import (
     batch_trial_objectives,
     objectives_of_files,
     read_metrics,
     seed_objectives,
     trial_objectives,
 )
-from rlsweep.segments import Segments
+from rlsweep.metrics.segments import Segments
 from rlsweep.trial import MetricsLog
 
 NAN = float("nan")

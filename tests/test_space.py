@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rlsweep.errors import SpecError
-from rlsweep.space import STRATEGIES, Parameter
+from rlsweep.parameters import STRATEGIES, Parameter
 
 N = 4000
 

@@ -45,9 +45,9 @@ BAD_SPECS = [
     # (description, mutation of a valid spec or raw YAML text, key path, phrase in message)
     ("typo at top level", {"nmae": "x"}, "nmae", "did you mean 'name'"),
     ("missing name", {"name": None}, "name", "missing required key"),
-    ("unknown backend", {"backend": "ppo"}, "backend", "not allowed"),
+    ("unknown backend", {"backend": "ppo"}, "backend", "unknown backend 'ppo'"),
     ("backend typo", {"backend": "grop"}, "backend", "did you mean 'grpo'"),
-    ("unknown method", {"search": {"method": "anneal"}}, "search.method", "not allowed"),
+    ("unknown method", {"search": {"method": "anneal"}}, "search.method", "unknown method"),
     ("typo in search", {"search": {"methd": "grid"}}, "search.methd", "did you mean 'method'"),
     (
         "num_samples zero",

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rlsweep.stats import bootstrap_ci, iqm, mean, summarise
+from rlsweep.results.stats import bootstrap_ci, iqm, mean, summarise
 
 
 def test_iqm_drops_the_outer_quartiles():

@@ -5,10 +5,10 @@ import math
 import pandas as pd
 import pytest
 
-from rlsweep.aggregate import pareto_front, ranked_candidates
 from rlsweep.errors import SpecError
+from rlsweep.results.aggregate import pareto_front, ranked_candidates
+from rlsweep.results.tables import render
 from rlsweep.spec import parse_spec
-from rlsweep.tables import render
 
 from conftest import synthetic_spec
 

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from rlsweep.design import expand
-from rlsweep.objectives import read_metrics
+from rlsweep.metrics.curves import read_metrics
+from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_spec
-from rlsweep.trial import MetricsLog, Status, run_trial
+from rlsweep.trial import MetricsLog, Status
 
 from conftest import synthetic_spec
 

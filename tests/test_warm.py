@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from rlsweep import warm
+from rlsweep.run import warm
 from rlsweep.spec import parse_spec
 
 from conftest import rlsweep_exe, synthetic_spec
@@ -130,12 +130,12 @@ def test_killing_a_job_kills_its_training(grpo_spec, tmp_path, warm_workers):
     while not list(out.glob(".metrics.jsonl.part")) and time.monotonic() < deadline:
         time.sleep(0.2)  # training has begun
     children = subprocess.run(
-        ["pgrep", "-f", "rlsweep.warm"], capture_output=True, text=True
+        ["pgrep", "-f", "rlsweep.worker"], capture_output=True, text=True
     ).stdout.split()
     job.send_signal(signal.SIGTERM)
     job.wait(timeout=30)
     time.sleep(2)
-    alive = subprocess.run(["pgrep", "-f", "rlsweep.warm"], capture_output=True, text=True)
+    alive = subprocess.run(["pgrep", "-f", "rlsweep.worker"], capture_output=True, text=True)
     assert len(alive.stdout.split()) < len(children)  # the job's child is gone
     assert not (out / "status.json").exists()
     part = out / ".metrics.jsonl.part"

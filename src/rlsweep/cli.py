@@ -32,7 +32,7 @@ def _dirs(args, spec):
 
 
 def cmd_validate(args) -> int:
-    from rlsweep.search.state import fidelity_value, is_adaptive, schedule
+    from rlsweep.adaptive import fidelity_value, is_adaptive, schedule
 
     spec = _spec(args)
     head = f"ok: {spec.name}: backend {spec.backend}, {spec.search['method']} search"
@@ -74,7 +74,7 @@ def cmd_build_model(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rlsweep.jobs import keep_or_train
+    from rlsweep.run.jobs import keep_or_train
 
     spec = _spec(args)
     threads = args.threads or spec.threads
@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_confirm(args) -> int:
-    from rlsweep.confirm import confirm_slot
+    from rlsweep.results.confirm import confirm_slot
 
     spec = _spec(args)
     confirm_slot(spec, _dirs(args, spec), args.slot, args.seed, args.threads or spec.threads)
@@ -91,14 +91,14 @@ def cmd_confirm(args) -> int:
 
 
 def cmd_train_batch(args) -> int:
-    from rlsweep.jobs import run_batch
+    from rlsweep.run.jobs import run_batch
 
     spec = _spec(args)
     return run_batch(spec, _dirs(args, spec), args.batch, args.threads or spec.threads)
 
 
 def cmd_status(args) -> int:
-    from rlsweep.status import report
+    from rlsweep.results.status import report
 
     text, code = report(Path(args.results_dir))
     print(text)
@@ -106,8 +106,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_best(args) -> int:
-    from rlsweep.aggregate import write_best_config
-    from rlsweep.confirm import write_plan
+    from rlsweep.results.aggregate import write_best_config
+    from rlsweep.results.confirm import write_plan
 
     spec = _spec(args)
     dirs = _dirs(args, spec)
@@ -117,7 +117,7 @@ def cmd_best(args) -> int:
 
 
 def cmd_plot_confirmation(args) -> int:
-    from rlsweep.plots import plot_test_curves
+    from rlsweep.report.plots import plot_test_curves
 
     spec = _spec(args)
     dirs = _dirs(args, spec)
@@ -143,13 +143,13 @@ def _writer(module: str, function: str):
     return command
 
 
-cmd_tables = _writer("rlsweep.tables", "write_tables")
-cmd_plot = _writer("rlsweep.plots", "write_figures")
-cmd_aggregate = _writer("rlsweep.aggregate", "write_objectives")
+cmd_tables = _writer("rlsweep.results.tables", "write_tables")
+cmd_plot = _writer("rlsweep.report.figures", "write_figures")
+cmd_aggregate = _writer("rlsweep.results.aggregate", "write_objectives")
 
 
 def cmd_propose(args) -> int:
-    from rlsweep.search.state import Search
+    from rlsweep.adaptive import Search
 
     spec = _spec(args)
     path = Search(spec, _dirs(args, spec)).propose(args.bracket)
@@ -158,7 +158,7 @@ def cmd_propose(args) -> int:
 
 
 def cmd_promote(args) -> int:
-    from rlsweep.search.state import Search
+    from rlsweep.adaptive import Search
 
     spec = _spec(args)
     path, warning = Search(spec, _dirs(args, spec)).promote(args.bracket, args.stage)
@@ -187,10 +187,10 @@ def cmd_schedule(args) -> int:
 def cmd_import(args) -> int:
     import yaml
 
+    from rlsweep.atomic import atomic_write_text
     from rlsweep.importers import importer
-    from rlsweep.space import coerce_yaml11
+    from rlsweep.parameters import coerce_yaml11
     from rlsweep.spec import load_yaml, parse_spec
-    from rlsweep.trial import atomic_write_text
 
     source = coerce_yaml11(load_yaml(args.file))  # W&B and trlX files write 1e-6 without a dot
     name = args.name or Path(args.file).stem
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.func in (cmd_train, cmd_train_batch, cmd_confirm, cmd_build_model):
-            from rlsweep import warm
+            from rlsweep.run import warm
 
             # building the tiny model imports what training imports: in a sweep that
             # builds it, the worker it starts is warm when the first training job comes

@@ -1,54 +1,24 @@
 """Expand a spec into trials: grid crosses values, random samples with a seeded RNG.
 
-A trial id is a short hash of everything that determines its training (backend
-and the full merged config), so a trial keeps its id across reruns and spec
-edits that do not touch it, and a changed setting can never reuse old results.
+A trial's config is the spec's base, then its swept values, then derived
+settings; its id (rlsweep.trial.trial_id) is a hash of backend and that config.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
-from dataclasses import dataclass
-from typing import Any
+import json
+from pathlib import Path
 
 import numpy as np
 
-from rlsweep.space import active_only, sample_params
-from rlsweep.spec import Spec, canonical_json, flatten, set_dotted
-
-
-@dataclass(frozen=True)
-class Trial:
-    id: str
-    params: dict
-    config: dict
-    #: id of the lower-rung trial this one resumes from (warm start), else None
-    warm_start_from: str | None = None
-
-    @property
-    def label(self) -> str:
-        return trial_label(self.params)
-
-
-def trial_id(backend: str, config: dict, warm_start_from: str | None = None) -> str:
-    """Hash of backend and full config (and, for a warm-started trial, what it resumed from)."""
-    record = {"backend": backend, "config": config}
-    if warm_start_from:
-        record["warm_start_from"] = warm_start_from
-    return hashlib.sha256(canonical_json(record).encode()).hexdigest()[:12]
-
-
-def trial_label(params: dict) -> str:
-    """Readable name such as ``learning_rate=0.0003,beta=0.04`` (benchopt style)."""
-    return ",".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in params.items())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+from rlsweep.errors import RunError, SpecError
+from rlsweep.parameters import active_only, sample_params
+from rlsweep.search.methods import method
+from rlsweep.spec import Spec
+from rlsweep.tree import flatten, set_dotted
+from rlsweep.trial import Trial, trial_id, trial_label  # noqa: F401 (trial_label: re-export)
 
 
 def make_trial(spec: Spec, params: dict, warm_start_from: str | None = None) -> Trial:
@@ -105,23 +75,18 @@ def _random(spec: Spec) -> list[dict]:
 
 def find_trial(spec: Spec, trial_id_: str, params_path=None) -> Trial:
     """The trial with this id: from its params.json (written by a proposal) or the design."""
-    import json
-    from pathlib import Path
-
-    from rlsweep.errors import SpecError
-
     if params_path is not None and Path(params_path).is_file():
         record = json.loads(Path(params_path).read_text())
         warm = record.get("warm_start_from")
         trial = Trial(trial_id_, record["params"], record["config"], warm)
         if trial_id(spec.backend, trial.config, warm) != trial_id_:
-            raise SpecError(
+            raise RunError(
                 str(params_path),
                 "config does not hash to its trial id; it was "
                 "edited by hand: delete the trial directory to start it fresh",
             )
         return trial
-    for trial in expand(spec) if spec.search["method"] in ("grid", "random") else []:
+    for trial in [] if method(spec.search["method"]).adaptive else expand(spec):
         if trial.id == trial_id_:
             return trial
     raise SpecError("trial", f"no trial {trial_id_!r} in sweep {spec.name!r}; run `rlsweep plan`")

@@ -1,4 +1,10 @@
-"""One error type for bad user input, so every entry point can report it the same way."""
+"""Two error types, so every entry point reports them the same way (one line, exit 2).
+
+``SpecError`` is bad input: a spec key, a CLI argument. ``RunError`` is a state
+found on disk that stops the run (a truncated metrics file, results trained by
+other code, a trial that resumes from one not yet finished): not a spec fault,
+but equally one line with the path and the fix.
+"""
 
 
 class SpecError(ValueError):
@@ -12,3 +18,11 @@ class SpecError(ValueError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class RunError(SpecError):
+    """A sweep's files are in a state that stops the run; the message names the file and fix.
+
+    (A subclass so that code catching bad input also stops on it; raise it for
+    what is on disk, SpecError for what the user wrote.)
+    """

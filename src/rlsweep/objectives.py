@@ -1,356 +1,77 @@
-"""Per-trial objectives from learning curves, aggregated over a trial's seeds.
+"""The objective table: every objective's name, direction, label and definition, in one place.
 
-Definitions (per seed, then averaged over seeds unless said otherwise):
-
-- final_reward: mean reward over the last 10% of logged rows (at least one);
-- best_reward: highest logged reward;
-- reward_auc: trapezoid area of reward over steps normalised to [0, 1];
-- seed_std: sample standard deviation of final_reward across seeds
-  (empty with one seed);
-- kl_mean, kl_max: mean and max of the KL series: ``kl_ref`` (our estimate
-  against the initial model, logged for every trial) when present, else the
-  trainer's ``kl``; kl_max is the max over seeds;
-- wall_time_s: last logged ``wall_time_s`` (trainer time, simulated for the
-  synthetic backend).
-
-A trial with any diverged seed is ``diverged``: its objectives stay as
-computed (often NaN) and ranking puts it last.
+Spec validation, aggregation, ranking, the paper tables and figure labels
+all read this table; adding an objective is one row here plus its reduction
+in rlsweep.metrics.curves (a contract test checks that every row is computed).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import math
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from dataclasses import dataclass
 
-import numpy as np
 
-from rlsweep.segments import Segments
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    #: which way is better by default: "max" or "min"
+    direction: str
+    #: axis label in figures
+    label: str
+    #: how it is computed from a trial's curves (documentation; rlsweep.metrics.curves does it)
+    reduction: str
+    #: how the per-seed values become the trial's value ("mean" or "max"; seed_std: "std")
+    over_seeds: str = "mean"
 
-OBJECTIVE_COLUMNS = (
-    "final_reward",
-    "best_reward",
-    "reward_auc",
-    "seed_std",
-    "kl_mean",
-    "kl_max",
-    "wall_time_s",
-)
+    def sign(self, mode: str | None = None) -> float:
+        """+1 where larger is better (for ``mode``, else the default direction), else -1."""
+        return 1.0 if (mode or self.direction) == "max" else -1.0
+
+
+OBJECTIVE_TABLE: tuple[Objective, ...] = (
+    Objective(
+        "final_reward", "max", "final reward (mean of last 10% of steps)",
+        "mean reward over the last 10% of logged rows (at least one)",
+    ),
+    Objective("best_reward", "max", "best logged reward", "highest logged reward"),
+    Objective(
+        "reward_auc", "max", "reward AUC (normalised steps)",
+        "trapezoid area of reward over steps normalised to [0, 1]",
+    ),
+    Objective(
+        "seed_std", "min", "std of final reward across seeds",
+        "sample standard deviation of final_reward across seeds (empty with one seed)", "std",
+    ),
+    Objective(
+        "kl_mean", "min", "mean KL to initial policy (nats/token)",
+        "mean of the KL series: kl_ref (our estimate against the initial model) if logged, "
+        "else the trainer's kl",
+    ),
+    Objective(
+        "kl_max", "min", "max KL to initial policy (nats/token)",
+        "max of the KL series, max over seeds", "max",
+    ),
+    Objective(
+        "wall_time_s", "min", "trainer wall time (s)",
+        "last logged wall_time_s (trainer time; simulated for the synthetic backend)",
+    ),
+)  # fmt: skip
+
+#: name -> Objective, in table order (the columns of objectives.csv)
+OBJECTIVES: dict[str, Objective] = {o.name: o for o in OBJECTIVE_TABLE}
 #: the logged keys the objectives read (besides a spec's extra metrics)
 OBJECTIVE_KEYS = ("step", "reward", "kl_ref", "kl", "wall_time_s")
-#: trial-seed files held in memory at once by objectives_of_files (their arithmetic is batched)
-FILES_AT_ONCE = 512
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """Rows of a metrics.jsonl; a truncated last line (a killed writer) is an error."""
-    rows = []
-    with open(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: unreadable metrics row ({exc})") from None
-    return rows
+def direction(name: str, metric: str | None = None, mode: str | None = None) -> str:
+    """Which way ``name`` is better: the spec's mode for its own metric, else the table's."""
+    if name == metric and mode:
+        return mode
+    return OBJECTIVES[name].direction if name in OBJECTIVES else "max"
 
 
-def series(rows: Iterable[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values of one metric, skipping rows that do not log it."""
-    pairs = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
-    if not pairs:
-        return np.empty(0), np.empty(0)
-    steps, values = zip(*pairs, strict=True)
-    return np.asarray(steps, float), np.asarray(values, float)
-
-
-def seed_objectives(rows: list[dict], extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """Objectives of one seed's curve; ``extra`` logged keys get their final value too.
-
-    (The command backend may optimise any key its program logs, e.g. an imported
-    sweep's ``mean_reward``: its objective is the mean over the last 10% of rows.)
-    """
-    return curve_objectives(lambda key: series(rows, key), extra)
-
-
-Series = tuple[np.ndarray, np.ndarray]
-
-
-def curve_objectives(series_of: Callable[[str], Series], extra: tuple[str, ...] = ()) -> dict:
-    """The objective definitions over ``series_of(key)`` (steps, values), whatever the reader."""
-    return batch_objectives([objective_series(series_of, extra)], extra)[0]
-
-
-def objective_series(series_of: Callable[[str], Series], extra: tuple[str, ...] = ()) -> dict:
-    """The series the objectives read: reward, KL (kl_ref, else kl), wall time, extras."""
-    kl = series_of("kl_ref")
-    if not kl[1].size:
-        kl = series_of("kl")
-    return {
-        "reward": series_of("reward"),
-        "kl": kl,
-        "wall_time_s": series_of("wall_time_s"),
-        "extra": {key: series_of(key) for key in extra},
-    }
-
-
-def batch_objectives(curves: list[dict], extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
-    """The objectives of many curves (``objective_series``) at once, one dict per curve.
-
-    Every reader goes through this one arithmetic, so a trial-seed's objectives
-    are the same to the last bit whichever reader found its rows. Aggregation
-    hands it every trial-seed of a sweep: per-curve numpy calls would cost
-    more than reading a columnar copy, so each objective is one reduction
-    over the curves laid end to end.
-    """
-    if not curves:
-        return []
-    return _objectives(
-        lambda name: Segments.of([c[name] for c in curves]),
-        {key: Segments.of([c["extra"][key] for c in curves]) for key in extra},
-    )
-
-
-def _objectives(segments: Callable[[str], Segments], extra: dict[str, Segments]) -> list[dict]:
-    """The definitions, one reduction each over ``segments(name)`` of reward, kl, wall_time_s."""
-    reward, kl = segments("reward"), segments("kl")
-    columns = {
-        "final_reward": reward.tail_mean(),
-        "best_reward": reward.reduce(np.maximum),
-        "reward_auc": reward.auc(),
-        "kl_mean": kl.mean(),
-        "kl_max": kl.reduce(np.maximum),
-        "wall_time_s": segments("wall_time_s").last(),
-    }
-    columns.update({key: values.tail_mean() for key, values in extra.items()})
-    return _rows(columns)
-
-
-def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float]]:
-    """Per-curve dicts from columns of values, one value per curve."""
-    names = tuple(columns)
-    lists = [[math.nan if v != v else v for v in values.tolist()] for values in columns.values()]
-    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
-
-
-def seed_objectives_from_file(path: Path, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """``seed_objectives(read_metrics(path), extra)``, parsed by pyarrow, not row by row."""
-    return objectives_of_files([path], extra)[0]
-
-
-def objectives_of_files(paths: list[Path], extra: tuple[str, ...] = ()) -> list[dict[str, float]]:
-    """``seed_objectives_from_file`` of many files, the arithmetic done once for all.
-
-    Aggregation reads every row of every trial-seed, so this is its hot path.
-    A trial-seed's columnar copy (rlsweep.columnar), where current, spares the
-    parse. Files pyarrow could read differently from Python's json (rejected
-    rows, other line layouts, non-ASCII, number tokens json.loads refuses)
-    take the json path, so results and errors (file:line of a truncated row)
-    stay the same.
-    """
-    from rlsweep.columnar import read_copy
-
-    keys = tuple(dict.fromkeys((*OBJECTIVE_KEYS, *extra)))
-    out = []
-    for chunk in range(0, len(paths), FILES_AT_ONCE):
-        copies, texts = {}, {}
-        for number, path in enumerate(paths[chunk : chunk + FILES_AT_ONCE]):
-            copy = read_copy(path, keys)
-            if copy is not None:
-                copies[number] = copy
-            else:
-                texts[number] = _text_series(path, extra)
-        found = dict(zip(copies, _copies_objectives(list(copies.values()), extra), strict=True))
-        found.update(zip(texts, batch_objectives(list(texts.values()), extra), strict=True))
-        out += [found[number] for number in range(len(found))]
-    return out
-
-
-def _text_series(path: Path, extra: tuple[str, ...]) -> dict:
-    """``objective_series`` of a metrics.jsonl, parsed by pyarrow where it reads as json would."""
-    table = arrow_columns(Path(path).read_bytes(), extra)
-    if table is None:
-        rows = read_metrics(path)
-        return objective_series(lambda key: series(rows, key), extra)
-    steps, _ = _floats(table.column("step"))
-    return objective_series(lambda key: _column_series(table.column(key), steps), extra)
-
-
-def _copies_objectives(copies: list, extra: tuple[str, ...]) -> list[dict[str, float]]:
-    """``batch_objectives`` of columnar copies: the copies of one layout become one table.
-
-    Each key is then one array for all those copies, so numpy runs once per
-    objective and Python does almost nothing per copy.
-    """
-    import pyarrow as pa
-
-    layouts: dict[tuple, list[int]] = {}
-    for number, copy in enumerate(copies):
-        layouts.setdefault(copy.names, []).append(number)
-    found = {}
-    for members in layouts.values():
-        batches = [copies[number].batch for number in members]
-        table = pa.Table.from_batches(batches)
-        rows = np.fromiter((b.num_rows for b in batches), np.int64, len(batches))
-        found.update(zip(members, _table_objectives(table, rows, extra), strict=True))
-    return [found[number] for number in range(len(copies))]
-
-
-def _table_objectives(table, rows: np.ndarray, extra: tuple[str, ...]) -> list[dict]:
-    """Objectives of the trial-seeds whose rows lie end to end in ``table`` (``rows`` each)."""
-    owner = np.repeat(np.arange(rows.size), rows)  # the trial-seed of every row
-    steps, _ = _floats(table.column("step"))
-
-    def logged(name: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """Values and logged mask (None: every row) of a key."""
-        if name not in table.column_names:
-            return np.full(owner.size, np.nan), np.zeros(owner.size, bool)
-        return _floats(table.column(name))
-
-    def segments(values: np.ndarray, mask: np.ndarray | None) -> Segments:
-        if mask is None:
-            return Segments(values, rows, steps)
-        lengths = np.bincount(owner[mask], minlength=rows.size)
-        return Segments(values[mask], lengths, lambda: steps[mask])
-
-    def series(name: str) -> Segments:
-        if name != "kl":
-            return segments(*logged(name))
-        ref, ref_logged = logged("kl_ref")  # kl_ref where a trial-seed logged it, else kl
-        if ref_logged is None:
-            return segments(ref, None)
-        with_ref = np.bincount(owner[ref_logged], minlength=rows.size) > 0
-        if with_ref.all():
-            return segments(ref, ref_logged)
-        kl, kl_logged = logged("kl")
-        use_ref = with_ref[owner]
-        kl_logged = np.ones(owner.size, bool) if kl_logged is None else kl_logged
-        return segments(np.where(use_ref, ref, kl), np.where(use_ref, ref_logged, kl_logged))
-
-    return _objectives(series, {key: segments(*logged(key)) for key in extra})
-
-
-def arrow_columns(data: bytes, extra: tuple[str, ...] = ()):
-    """The columns the objectives use as float64, or None where json.loads might disagree."""
-    import pyarrow as pa
-
-    if not data.isascii() or b"\r" in data or not _python_tokens_only(data):
-        return None  # read_metrics decodes text and also splits lines at \r
-    try:
-        table = arrow_read(data, extra)
-    except pa.ArrowInvalid:
-        return None
-    if not _one_object_per_line(data, table.num_rows) or table.column("step").null_count:
-        return None  # rows without a step: json's KeyError or NaN decides
-    return table
-
-
-def _python_tokens_only(data: bytes) -> bool:
-    """pyarrow also takes ``Inf``, ``-Inf`` and ``-NaN``, which json.loads rejects.
-
-    (A one-byte ``in`` is a memchr, so files without N or I pay almost nothing.)
-    """
-    if b"N" in data and b"-NaN" in data:
-        return False
-    return b"I" not in data or data.count(b"Inf") == data.count(b"Infinity")
-
-
-def _one_object_per_line(data: bytes, rows: int) -> bool:
-    """Every line starts an object and there are as many rows as lines.
-
-    json.loads takes one object per line; pyarrow would also take two on one
-    line, or one spread over two.
-    """
-    raw = np.frombuffer(data, np.uint8)
-    starts = np.flatnonzero(raw[:-1] == ord("\n")) + 1
-    return rows == starts.size + 1 and raw[0] == ord("{") and bool(np.all(raw[starts] == ord("{")))
-
-
-def arrow_read(data: bytes, extra: tuple[str, ...] = ()):
-    """One pyarrow parse of a whole file: only the keys the objectives use, as float64.
-
-    Other keys are parsed (so a corrupt row still fails) but not kept. One
-    block and no threads: files are small, and callers may read several at once.
-    """
-    import pyarrow as pa
-    import pyarrow.json as pa_json
-
-    options = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
-    return pa_json.read_json(pa.py_buffer(data), options, _parse_options(extra))
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_options(extra: tuple[str, ...]):
-    import pyarrow as pa
-    import pyarrow.json as pa_json
-
-    keys = dict.fromkeys((*OBJECTIVE_KEYS, *extra))
-    schema = pa.schema([(key, pa.float64()) for key in keys])
-    return pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-
-
-def _column_series(column, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Like ``series``: steps and values of the rows where the column is logged (not null).
-
-    (``column`` None: the key was never logged.)
-    """
-    if column is None:
-        return steps[:0], np.empty(0)
-    values, logged = _floats(column)
-    if logged is None:
-        return steps, values
-    return steps[logged], values[logged]
-
-
-def _floats(column) -> tuple[np.ndarray, np.ndarray | None]:
-    """A float64 array's (or column's) values and logged mask (None: all logged), from buffers.
-
-    (pyarrow's to_numpy imports pandas, about a second, into a promotion job
-    that has none.)
-    """
-    chunks = getattr(column, "num_chunks", None)  # a Table's column, not a batch's array
-    array = column if chunks is None else column.combine_chunks()
-    if array.null_count == len(array):  # not logged at all: there may be no value buffer
-        return np.full(len(array), np.nan), np.zeros(len(array), bool)
-    validity, data = array.buffers()
-    values = np.frombuffer(data, np.float64, count=len(array), offset=8 * array.offset)
-    if not array.null_count:
-        return values, None
-    bits = np.frombuffer(validity, np.uint8)
-    logged = np.unpackbits(bits, count=array.offset + len(array), bitorder="little")
-    return values, logged[array.offset :].view(bool)
-
-
-def trial_objectives(
-    per_seed: list[dict[str, float]], extra: tuple[str, ...] = ()
-) -> dict[str, float]:
-    """Average seed objectives; seed_std is the spread of final_reward across seeds."""
-    return batch_trial_objectives([per_seed], extra)[0]
-
-
-def batch_trial_objectives(
-    trials: list[list[dict[str, float]]], extra: tuple[str, ...] = ()
-) -> list[dict[str, float]]:
-    """``trial_objectives`` of many trials (each a list of seed objectives) at once."""
-    if not trials:
-        return []
-    lengths = np.fromiter((len(seeds) for seeds in trials), np.int64, len(trials))
-
-    def over_seeds(key: str) -> Segments:
-        return Segments(np.array([s[key] for seeds in trials for s in seeds], float), lengths)
-
-    columns = {}
-    for key in (*OBJECTIVE_COLUMNS, *extra):
-        if key == "seed_std":
-            columns[key] = over_seeds("final_reward").std()
-        elif key == "kl_max":
-            columns[key] = over_seeds(key).reduce(np.maximum)
-        else:
-            columns[key] = over_seeds(key).mean()
-    return _rows(columns)
+def label(name: str) -> str:
+    return OBJECTIVES[name].label if name in OBJECTIVES else name
 
 
 def rank_key(value: float, diverged: bool, mode: str) -> tuple:

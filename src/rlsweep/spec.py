@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,24 +15,16 @@ from difflib import get_close_matches
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from rlsweep.backends import BACKENDS
+from rlsweep.backends import backend as backend_info
+from rlsweep.backends import unknown_backend
 from rlsweep.errors import SpecError
-from rlsweep.space import Parameter, check_conditions, coerce_yaml11
-
-#: objective columns of objectives.csv, and the direction that is better by default
-OBJECTIVES = {
-    "final_reward": "max",
-    "best_reward": "max",
-    "reward_auc": "max",
-    "seed_std": "min",
-    "kl_mean": "min",
-    "kl_max": "min",
-    "wall_time_s": "min",
-}
+from rlsweep.objectives import OBJECTIVES, direction
+from rlsweep.parameters import Parameter, check_conditions, coerce_yaml11
+from rlsweep.search.methods import check_method
+from rlsweep.tree import canonical_json, flatten, get_dotted, merge_dotted
 
 
 @cache
@@ -59,7 +50,7 @@ class Spec:
     mode: str
     threads: int
     top_k: int
-    #: trial-seeds per training job (rlsweep.jobs)
+    #: trial-seeds per training job (rlsweep.run.jobs)
     runs_per_job: int = 1
     resources: dict = field(default_factory=dict)
     constraints: tuple = ()
@@ -82,18 +73,6 @@ class Spec:
 
     def better(self, a: float, b: float) -> bool:
         return a > b if self.mode == "max" else a < b
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {obj!r}")
 
 
 #: libyaml's safe loader where PyYAML has it (a 10k-trial grid spec parses ~10x faster)
@@ -149,8 +128,11 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
     if not schema_checked:
         _check_schema(doc)
     raw = copy.deepcopy(doc)
-    backend = BACKENDS[doc["backend"]]
-    base = _merge(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
+    try:
+        backend = backend_info(doc["backend"])
+    except KeyError:
+        raise SpecError("backend", unknown_backend(doc["backend"])) from None
+    base = merge_dotted(copy.deepcopy(backend.defaults), coerce_yaml11(doc.get("base") or {}))
     _check_keys("base", doc.get("base") or {}, backend)
     parameters = tuple(Parameter.from_spec(k, v) for k, v in doc["parameters"].items())
     check_conditions(parameters)
@@ -158,16 +140,11 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
     _check_keys(
         "parameters", {k: v for k, v in doc["parameters"].items() if k not in virtual}, backend
     )
-    if backend.name == "command":
-        from rlsweep.backends.command import check_template
-
-        if "command" not in doc:
-            raise SpecError("command", "the command backend needs `command: [program, args...]`")
-        base["command"] = list(doc["command"])
-        known = set(flatten(base)) | {p.name for p in parameters} | {k for k, _ in derived}
-        check_template(base["command"], known)
-    elif "command" in doc:
+    if "command" in doc and not backend.takes_command:
         raise SpecError("command", f"only the command backend runs a command, not {backend.name}")
+    if backend.check:
+        known = {p.name for p in parameters} | {k for k, _ in derived}
+        backend.hook("check")(doc, base, known)
 
     _check_report_to(base)
     search = _check_search(doc.get("search") or {}, parameters, base, backend)
@@ -184,9 +161,9 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
         )
     objective = doc.get("objective") or {}
     metric = objective.get("metric", "final_reward")
-    if backend.name != "command":  # a user's program may log and optimise any key
+    if not backend.any_metric:  # a user's program may log and optimise any key
         _check_metric(metric, "objective.metric")
-    mode = objective.get("mode", OBJECTIVES.get(metric, "max"))
+    mode = objective.get("mode", direction(metric))
     constraints = tuple(
         parse_constraint(text, f"objective.constraints[{i}]")
         for i, text in enumerate(objective.get("constraints", []))
@@ -196,7 +173,7 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
     return Spec(
         raw=raw,
         name=doc["name"],
-        backend=doc["backend"],
+        backend=backend.name,
         base=base,
         parameters=parameters,
         search=search,
@@ -238,26 +215,19 @@ SEARCH_DEFAULTS = {
 
 
 def _check_search(search: dict, parameters, base: dict, backend) -> dict:
-    from rlsweep.search import ADAPTIVE, MODEL_BASED, MULTI_FIDELITY
-    from rlsweep.search.spaces import check_mappable
-
     search = {**SEARCH_DEFAULTS, **search}
-    method = search["method"]
-    if method == "grid":
-        for p in parameters:
-            p.grid()  # raises for non-enumerable strategies
-    if method in MODEL_BASED:
-        check_mappable(parameters, method)
-    if search["warm_start"] and method not in MULTI_FIDELITY:
+    name = search["method"]
+    found = check_method(name, parameters, search)
+    if search["warm_start"] and not found.multi_fidelity:
         raise SpecError(
             "search.warm_start",
-            f"only multi-fidelity methods resume a lower rung; {method} trains every trial once",
+            f"only multi-fidelity methods resume a lower rung; {name} trains every trial once",
         )
     if search["warm_start"] and not backend.can_resume:
         raise SpecError(
             "search.warm_start", f"the {backend.name} backend cannot resume; set warm_start: false"
         )
-    if method not in ADAPTIVE:
+    if not found.adaptive:
         return search
     fidelity = search["fidelity"]
     if not backend.accepts(fidelity):
@@ -267,10 +237,10 @@ def _check_search(search: dict, parameters, base: dict, backend) -> dict:
             f"parameters.{fidelity}",
             "the fidelity key is set by the budget; remove it from parameters",
         )
-    if method in MULTI_FIDELITY:
+    if found.multi_fidelity:
         for key in ("min_budget", "max_budget"):
             if key not in search:
-                raise SpecError(f"search.{key}", f"{method} needs a {key} (in {fidelity} units)")
+                raise SpecError(f"search.{key}", f"{name} needs a {key} (in {fidelity} units)")
         if search["min_budget"] > search["max_budget"]:
             raise SpecError(
                 "search.min_budget",
@@ -279,28 +249,8 @@ def _check_search(search: dict, parameters, base: dict, backend) -> dict:
         if search["eta"] < 2:
             raise SpecError("search.eta", f"eta must be >= 2, got {search['eta']}")
     elif get_dotted(base, fidelity) is None:
-        raise SpecError(f"base.{fidelity}", f"tpe trains every trial at base.{fidelity}; set it")
+        raise SpecError(f"base.{fidelity}", f"{name} trains every trial at base.{fidelity}; set it")
     return search
-
-
-def get_dotted(config: dict, key: str):
-    node = config
-    for part in str(key).split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def flatten(config: dict, prefix: str = "") -> dict:
-    """Nested settings as dotted keys (``{"a": {"b": 1}}`` -> ``{"a": {...}, "a.b": 1}``)."""
-    out = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-        out[name] = value
-    return out
 
 
 def _check_derived(raw: dict, parameters, base: dict, backend) -> tuple[tuple, frozenset]:
@@ -400,29 +350,6 @@ def _check_keys(path: str, mapping: dict, backend) -> None:
         hint = get_close_matches(head, sorted(backend.known_keys()), n=1, cutoff=0.75)
         fix = f"did you mean {hint[0]!r}?" if hint else f"see the {backend.name} backend's settings"
         raise SpecError(f"{path}.{key}", f"{backend.name} has no setting {head!r}; {fix}")
-
-
-def _merge(into: dict, overrides: dict) -> dict:
-    """Recursive merge; dotted keys in ``overrides`` reach nested dicts."""
-    for key, value in overrides.items():
-        set_dotted(into, key, value, merge=True)
-    return into
-
-
-def set_dotted(config: dict, key: str, value: Any, merge: bool = False) -> None:
-    """Set ``a.b.c`` in a nested dict, creating levels as needed."""
-    parts = str(key).split(".")
-    node = config
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    last = parts[-1]
-    if merge and isinstance(value, dict) and isinstance(node.get(last), dict):
-        _merge(node[last], value)
-    else:
-        node[last] = copy.deepcopy(value)
 
 
 # -- JSON-schema errors as one line with a fix --------------------------------

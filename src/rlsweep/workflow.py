@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rlsweep.backends import BACKENDS, GRPO_DEFAULTS
-from rlsweep.design import Trial, expand
+from rlsweep.adaptive import Search, is_adaptive
+from rlsweep.backends import TINY_MODEL_PATH, backend
+from rlsweep.design import expand
 from rlsweep.errors import SpecError
-from rlsweep.guard import check_finished_trials
-from rlsweep.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.layout import SweepDirs
-from rlsweep.search.state import Search, is_adaptive
+from rlsweep.run.guard import check_finished_trials
+from rlsweep.run.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.spec import VALIDATED_ENV, Spec, load_spec, read_spec_text, spec_digest
+from rlsweep.trial import Trial
 
 DEFAULT_SPEC = "config/config.yaml"
 
@@ -80,12 +81,10 @@ class Sweep:
         return str(batch_marker(self.dirs, name))
 
     def figures(self) -> list[str]:
-        from rlsweep.plots import FIGURES
+        """The names of the figures this sweep draws (rlsweep.report.figures' registry)."""
+        from rlsweep.report.figures import figures_for
 
-        names = list(FIGURES)
-        if self.adaptive and self.spec.search["method"] != "tpe":
-            names.append("rungs.png")
-        return names
+        return [figure.name for figure in figures_for(self.spec)]
 
     @cached_property
     def _status_files(self) -> tuple[str, ...]:
@@ -100,8 +99,7 @@ class Sweep:
     @property
     def conda_env(self) -> str:
         """Conda env file for training jobs (relative to workflow/rules/)."""
-        light = self.spec.backend in ("synthetic", "command")
-        return "../../envs/rlsweep.yaml" if light else "../../envs/trl.yaml"
+        return f"../../envs/{backend(self.spec.backend).conda_env}"
 
     @property
     def confirms(self) -> bool:
@@ -109,8 +107,8 @@ class Sweep:
         return bool(self.confirmation_files())
 
     def confirmation_files(self) -> list[str]:
-        """One pointer file per confirmation slot and test seed (see rlsweep.confirm)."""
-        from rlsweep.confirm import slot_path, slots
+        """One pointer file per confirmation slot and test seed (see rlsweep.results.confirm)."""
+        from rlsweep.results.confirm import slot_path, slots
 
         return [
             slot_path(self.root, s, seed) for s in slots(self.spec) for seed in self.spec.seeds_test
@@ -165,12 +163,11 @@ class Sweep:
 
     def model_inputs(self) -> list[str]:
         """The tiny model directory, when trials use the default embedded one."""
-        default = GRPO_DEFAULTS["model"]["path"]
-        if not BACKENDS[self.spec.backend].needs_tiny_model:
+        if not backend(self.spec.backend).needs_tiny_model:
             return []
         configs = [t.config for t in self.trials] or [self.spec.base]
         paths = {c.get("model", {}).get("path") for c in configs}
-        return [default] if default in paths else []
+        return [TINY_MODEL_PATH] if TINY_MODEL_PATH in paths else []
 
 
 #: the only --config key we take: keep finished trials although the backend code changed

@@ -1,6 +1,6 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
-from rlsweep.confirm import SLOT_PATTERN
-from rlsweep.jobs import BATCH_PATTERN
+from rlsweep.results.confirm import SLOT_PATTERN
+from rlsweep.run.jobs import BATCH_PATTERN
 from rlsweep.workflow import load_sweep
 
 SWEEP = load_sweep(

@@ -38,7 +38,7 @@ rule train_trial:
         " --threads {threads} > {log} 2>&1"
 
 
-# runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.jobs).
+# runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.run.jobs).
 rule train_batch:
     input:
         model=SWEEP.model_inputs(),

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from rlsweep.errors import SpecError
-from rlsweep.spec import flatten
+from rlsweep.tree import flatten
 from rlsweep.trial import TrainContext
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -119,3 +119,11 @@ def train(ctx: TrainContext) -> None:
     for row in rows:
         ctx.log.log(row)
     program_metrics.unlink()
+
+
+def check_spec(doc: dict, base: dict, known: set) -> None:
+    """The spec's ``command:`` is this backend's program: required, and a valid template."""
+    if "command" not in doc:
+        raise SpecError("command", "the command backend needs `command: [program, args...]`")
+    base["command"] = list(doc["command"])
+    check_template(base["command"], known | set(flatten(base)))

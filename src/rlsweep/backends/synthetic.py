@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from rlsweep.spec import canonical_json
+from rlsweep.tree import canonical_json
 from rlsweep.trial import TrainContext, resumed_rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rlsweep.errors import SpecError
 from rlsweep.importers import finish
-from rlsweep.space import Parameter
+from rlsweep.parameters import Parameter
 
 SEARCH_ALGS = {"random": "random", "bohb": "tpe", "bayesopt": "tpe"}
 SCHEDULERS = ("fifo", "hyperband", "hyperbandforbohb")

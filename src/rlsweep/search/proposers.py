@@ -13,11 +13,12 @@ import math
 import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Protocol
 
 import numpy as np
 
-from rlsweep.search.spaces import decode, encode, to_configspace, to_optuna
-from rlsweep.space import Parameter, sample_params
+from rlsweep.parameters import Parameter, sample_params
+from rlsweep.search.encoding import decode, encode, to_configspace, to_optuna
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,27 @@ def derived_seed(seed: int, bracket: int) -> int:
     return int(np.random.SeedSequence([seed, bracket]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
-def propose_random(parameters, n, seed, bracket) -> list[Proposal]:
+class Proposer(Protocol):
+    """One signature for every proposer: ``n`` new configs for a bracket starting at ``budget``.
+
+    A proposer is a pure function of its arguments: the same history, seed and
+    bracket give the same proposals (tests/test_methods.py checks every method).
+    """
+
+    def __call__(
+        self,
+        parameters: tuple[Parameter, ...],
+        n: int,
+        budget: float,
+        history: list[Result],
+        seed: int,
+        bracket: int,
+        options: dict,
+    ) -> list[Proposal]: ...
+
+
+def propose_random(parameters, n, budget, history, seed, bracket, options) -> list[Proposal]:
+    """Independent draws from the space (Hyperband's proposer); ignores history."""
     rng = np.random.default_rng(derived_seed(seed, bracket))
     return [Proposal(sample_params(parameters, rng), False) for _ in range(n)]
 
@@ -90,6 +111,7 @@ def propose_kde(
 def propose_tpe(
     parameters: tuple[Parameter, ...],
     n: int,
+    budget: float,
     history: list[Result],
     seed: int,
     bracket: int,

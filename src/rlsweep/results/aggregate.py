@@ -2,108 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from rlsweep.design import Trial, expand
+from rlsweep.adaptive import Search, config_id, is_adaptive
+from rlsweep.atomic import atomic_write_text
+from rlsweep.design import expand
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import (
-    OBJECTIVE_COLUMNS,
-    batch_trial_objectives,
-    objectives_of_files,
-    rank_key,
-)
+from rlsweep.metrics.curves import OBJECTIVE_COLUMNS
+from rlsweep.objectives import direction, rank_key
+from rlsweep.rows import check_intact, trial_rows  # noqa: F401 (check_intact: re-export)
 from rlsweep.spec import Spec, satisfies
-from rlsweep.trial import atomic_write_text
-
-
-def check_intact(seed_dir: Path, status: dict) -> None:
-    """A finished trial-seed's metrics must be as its job left them (not truncated, not lost)."""
-    metrics = seed_dir / "metrics.jsonl"
-    expected = status.get("metrics_bytes")
-    actual = metrics.stat().st_size if metrics.is_file() else None
-    if expected is not None and actual != expected:
-        what = "is missing" if actual is None else f"has {actual} bytes, not {expected}"
-        raise SpecError(
-            str(metrics),
-            f"{what} (changed after the trial finished); delete {seed_dir / 'status.json'} "
-            "and run the same command again to retrain only this trial-seed",
-        )
-
-
-@dataclass
-class _Seeds:
-    """What a trial's tune seeds left on disk: statuses, reasons, steps, metrics files."""
-
-    statuses: list = field(default_factory=list)
-    reasons: list = field(default_factory=list)
-    trained: list = field(default_factory=list)
-    metrics: list = field(default_factory=list)
-
-
-def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs) -> _Seeds:
-    seen = _Seeds()
-    for seed in spec.seeds_tune:
-        seed_dir = dirs.seed(trial.id, seed)
-        status_path = seed_dir / "status.json"
-        if not status_path.is_file():
-            seen.statuses.append("pending")
-            continue
-        status = json.loads(status_path.read_text())
-        check_intact(seed_dir, status)
-        seen.statuses.append(status["status"])
-        if "steps_trained" in status:
-            seen.trained.append(status["steps_trained"])
-        if status.get("reason"):
-            seen.reasons.append(f"seed {seed}: {status['reason']}")
-        seen.metrics.append(seed_dir / "metrics.jsonl")
-    return seen
-
-
-def trial_rows(spec: Spec, trials: list[Trial], dirs: SweepDirs) -> list[dict]:
-    """Objectives of each trial over the tune seeds; missing seeds make it ``pending``.
-
-    The objectives of all the trials' seeds are computed in one batch.
-    """
-    extra = spec.extra_metrics
-    seen = [_seeds(spec, trial, dirs) for trial in trials]
-    per_file = iter(objectives_of_files([path for s in seen for path in s.metrics], extra))
-    per_trial = [[next(per_file) for _ in s.metrics] for s in seen]
-    measured = iter(batch_trial_objectives([seeds for seeds in per_trial if seeds], extra))
-    empty = dict.fromkeys((*OBJECTIVE_COLUMNS, *extra))
-    return [
-        _row(spec, trial, s, next(measured) if s.metrics else empty)
-        for trial, s in zip(trials, seen, strict=True)
-    ]
-
-
-def _row(spec: Spec, trial: Trial, seen: _Seeds, objectives: dict) -> dict:
-    statuses, reasons, trained = seen.statuses, seen.reasons, seen.trained
-    if "pending" in statuses:
-        overall = "pending"
-    elif "diverged" in statuses:
-        overall = "diverged"
-    else:
-        overall = "ok"
-    row = {"trial_id": trial.id, "label": trial.label, "status": overall}
-    row.update({p.name: trial.params.get(p.name) for p in spec.parameters})
-    row["n_seeds"] = len(seen.metrics)
-    row.update(objectives)
-    row["reason"] = "; ".join(reasons)
-    if trained:
-        row["steps_trained"] = sum(trained) / len(trained)
-    return row
+from rlsweep.trial import Trial
 
 
 def sweep_trials(spec: Spec, dirs: SweepDirs) -> list[tuple[Trial, dict]]:
     """Every trial of the sweep with its extra columns (bracket, stage, budget if adaptive)."""
-    from rlsweep.search.state import Search, config_id, is_adaptive
-
     if not is_adaptive(spec):
         return [(trial, {}) for trial in expand(spec)]
     search, seen, out = Search(spec, dirs), set(), []
@@ -225,12 +142,8 @@ def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
 
 def pareto_front(spec: Spec, table):
     """Ok trials that no other ok trial beats on every objective (main + secondary)."""
-    from rlsweep.spec import OBJECTIVES
-
     names = [spec.metric, *[m for m in spec.secondary if m != spec.metric]]
-    signs = [
-        1.0 if (spec.mode if m == spec.metric else OBJECTIVES[m]) == "max" else -1.0 for m in names
-    ]
+    signs = [1.0 if direction(m, spec.metric, spec.mode) == "max" else -1.0 for m in names]
     ok = table[table["status"] == "ok"].dropna(subset=names)
     if "budget" in ok.columns and not ok.empty:
         ok = ok[ok["budget"] == ok["budget"].max()]

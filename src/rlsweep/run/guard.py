@@ -16,10 +16,11 @@ from functools import cache
 from pathlib import Path
 
 from rlsweep import __version__
-from rlsweep.errors import SpecError
+from rlsweep.backends import backend as backend_info
+from rlsweep.errors import RunError
 
 #: modules whose behaviour defines a trial's numbers (beyond its config)
-CORE_MODULES = ("rlsweep.trial",)
+CORE_MODULES = ("rlsweep.trial", "rlsweep.run.runner")
 
 
 @cache
@@ -32,20 +33,18 @@ def _module_digest(name: str) -> str:
 
 
 def code_fingerprint(backend: str, config: dict | None = None) -> str:
-    from rlsweep.backends import BACKENDS
-
-    parts = [__version__, _module_digest(BACKENDS[backend].module)]
-    parts += [_module_digest(m) for m in (*BACKENDS[backend].code_modules, *CORE_MODULES)]
-    if backend == "command" and config is not None:
-        from rlsweep.backends.command import command_fingerprint
-
-        parts.append(command_fingerprint(config))
+    info = backend_info(backend)
+    parts = [__version__, _module_digest(info.module)]
+    parts += [_module_digest(m) for m in (*info.code_modules, *CORE_MODULES)]
+    if info.fingerprint and config is not None:
+        parts.append(info.hook("fingerprint")(config))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def check_finished_trials(root: Path, backend: str, allow_code_change: bool = False) -> int:
-    """Raise SpecError if any finished trial under ``root`` was trained by other code."""
+    """Raise RunError if any finished trial under ``root`` was trained by other code."""
     checked, expected = 0, {}
+    reads_config = backend_info(backend).fingerprint is not None
     for status_path in sorted(Path(root).glob("trials/*/seed_*/status.json")):
         try:
             status = json.loads(status_path.read_text())
@@ -53,14 +52,14 @@ def check_finished_trials(root: Path, backend: str, allow_code_change: bool = Fa
             continue  # a broken status file is reported by `rlsweep status`
         recorded = status.get("code")
         config = None
-        if backend == "command":  # only the command backend's fingerprint reads the config
+        if reads_config:  # only a backend with a config fingerprint reads the config
             params = status_path.parent.parent / "params.json"
             config = json.loads(params.read_text())["config"] if params.is_file() else None
         key = json.dumps(config and config.get("command"))
         if key not in expected:  # one fingerprint per distinct command, not per trial-seed
             expected[key] = code_fingerprint(backend, config)
         if recorded and recorded != expected[key] and not allow_code_change:
-            raise SpecError(
+            raise RunError(
                 str(status_path.parent),
                 "was trained by different code (backend or command changed); start fresh "
                 f"with `rm -r {root}` or a new sweep name, or keep it with "

@@ -22,12 +22,13 @@ import copy
 import json
 from pathlib import Path
 
-from rlsweep.aggregate import ranked_candidates, read_objectives, sweep_trials
-from rlsweep.design import Trial, trial_id, trial_label
+from rlsweep.atomic import atomic_write_json
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
-from rlsweep.spec import Spec, get_dotted, set_dotted
-from rlsweep.trial import atomic_write_json, write_params
+from rlsweep.results.aggregate import ranked_candidates, read_objectives, sweep_trials
+from rlsweep.spec import Spec
+from rlsweep.tree import get_dotted, set_dotted
+from rlsweep.trial import Trial, trial_id, trial_label, write_params
 
 #: the slot of the spec's base settings; the others are ranks 1..top_k
 BASELINE = "baseline"
@@ -46,7 +47,7 @@ def plan_path(dirs: SweepDirs) -> Path:
 
 def baseline_trial(spec: Spec) -> Trial:
     """The spec's base settings as they are (the largest budget for adaptive searches)."""
-    from rlsweep.search.state import fidelity_value, is_adaptive, schedule
+    from rlsweep.adaptive import fidelity_value, is_adaptive, schedule
 
     config = copy.deepcopy(spec.base)
     if is_adaptive(spec):
@@ -136,7 +137,7 @@ def confirm_slot(spec: Spec, dirs: SweepDirs, slot: str, seed: int, threads: int
     A slot with no config of its own (fewer trials than top_k, a baseline that
     equals the best, or one the spec cannot name) still gets its pointer file.
     """
-    from rlsweep.jobs import keep_or_train
+    from rlsweep.run.jobs import keep_or_train
 
     entry = next((row for row in read_plan(dirs) if row["slot"] == slot), None)
     if entry is None:

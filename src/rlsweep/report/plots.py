@@ -1,4 +1,4 @@
-"""Comparison figures of a sweep (seaborn, PNG): curves, objective vs parameters, reward vs KL."""
+"""Drawing the figures (seaborn, PNG); what they show comes from rlsweep.report.analysis."""
 
 from __future__ import annotations
 
@@ -6,28 +6,17 @@ import math
 from pathlib import Path
 
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import read_metrics
-from rlsweep.spec import Spec
-
-FIGURES = (
-    "learning_curves.png",
-    "objective_vs_parameters.png",
-    "reward_vs_kl.png",
-    "parallel_coordinates.png",
-    "importance.png",
-    "pareto.png",
-    "anytime.png",
+from rlsweep.objectives import label
+from rlsweep.report.analysis import (
+    SMOOTH,
+    anytime_frame,
+    comparable,
+    curves_frame,
+    parameter_importance,
+    smoothed_reward,
+    unit_scale,
 )
-SMOOTH = 5
-METRIC_LABELS = {
-    "final_reward": "final reward (mean of last 10% of steps)",
-    "best_reward": "best logged reward",
-    "reward_auc": "reward AUC (normalised steps)",
-    "seed_std": "std of final reward across seeds",
-    "kl_mean": "mean KL to initial policy (nats/token)",
-    "kl_max": "max KL to initial policy (nats/token)",
-    "wall_time_s": "trainer wall time (s)",
-}
+from rlsweep.spec import Spec
 
 
 def _pyplot():
@@ -41,44 +30,12 @@ def _pyplot():
     return plt, sns
 
 
-def smoothed_reward(metrics_path: Path, **labels):
-    """step and rolling-mean reward of one seed's metrics, with label columns (None if empty)."""
-    import pandas as pd
-
-    frame = pd.DataFrame([r for r in read_metrics(metrics_path) if r.get("reward") is not None])
-    if frame.empty:
-        return None
-    frame = frame[["step", "reward"]].copy()
-    frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
-    for key, value in labels.items():
-        frame[key] = value
-    return frame
-
-
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def curves_frame(spec: Spec, dirs: SweepDirs, table, top_k: int):
-    """Long table of smoothed reward per step for the top-k ok trials, one row per seed-step."""
-    import pandas as pd
-
-    ok = table[table["status"] == "ok"].head(top_k)
-    frames = []
-    for _, row in ok.iterrows():
-        for seed in spec.seeds_tune:
-            frame = smoothed_reward(
-                dirs.seed(row["trial_id"], seed) / "metrics.jsonl",
-                seed=seed,
-                trial=f"#{row['rank']} {row['label']}",
-            )
-            if frame is not None:
-                frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def plot_learning_curves(spec: Spec, dirs: SweepDirs, table, path: Path) -> None:
@@ -136,7 +93,7 @@ def plot_objective_vs_parameters(spec: Spec, table, path: Path) -> None:
                 jitter=0.15,
             )
         ax.set_xlabel(param.name)
-        ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
+        ax.set_ylabel(label(spec.metric))
         if ax.get_legend():
             ax.get_legend().set_title("status")
     for ax in list(axes.flat)[len(params) :]:
@@ -170,8 +127,8 @@ def plot_reward_vs_kl(spec: Spec, table, path: Path) -> None:
             )
         if ax.get_legend():
             ax.get_legend().set_title("wall time (s)")
-    ax.set_xlabel(METRIC_LABELS["kl_max"])
-    ax.set_ylabel(METRIC_LABELS["final_reward"])
+    ax.set_xlabel(label("kl_max"))
+    ax.set_ylabel(label("final_reward"))
     ax.set_title(f"{spec.name}: reward against KL (ok trials; #n = rank)")
     _save(fig, path)
 
@@ -206,37 +163,10 @@ def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
     ax.scatter([], [], s=90, facecolors="none", edgecolors="black", label="promoted")
     ax.set_xscale("log")
     ax.set_xlabel(f"budget ({spec.search['fidelity']}, log scale)")
-    ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
+    ax.set_ylabel(label(spec.metric))
     ax.set_title(f"{spec.name}: {spec.search['method']} rungs, {spec.metric} over tune seeds")
     ax.legend(fontsize=8)
     _save(fig, path)
-
-
-def _at_largest_budget(table):
-    """Adaptive searches compare trials at their largest budget only."""
-    if "budget" in table.columns and not table.empty:
-        return table[table["budget"] == table["budget"].max()]
-    return table
-
-
-def _comparable(spec: Spec, table):
-    """Ok trials with a finite objective, comparable with each other."""
-    return _at_largest_budget(table[table["status"] == "ok"].dropna(subset=[spec.metric]))
-
-
-def _unit_scale(param, values):
-    """Parameter values mapped to [0, 1] (log for log strategies, index for categories)."""
-    import numpy as np
-
-    if param.enumerable:
-        index = {str(v): i for i, v in enumerate(param.values)}
-        x = np.array([index.get(str(v), 0) for v in values], float)
-        return x / max(len(param.values) - 1, 1)
-    x = np.asarray(values, float)
-    if param.is_log:
-        x = np.log(x)
-    low, high = np.nanmin(x), np.nanmax(x)
-    return (x - low) / (high - low) if high > low else np.full_like(x, 0.5)
 
 
 def plot_parallel_coordinates(spec: Spec, table, path: Path) -> None:
@@ -247,7 +177,7 @@ def plot_parallel_coordinates(spec: Spec, table, path: Path) -> None:
     data = table.copy()
     names = [p.name for p in spec.parameters] + [spec.metric]
     if not data.empty:
-        axes_values = [_unit_scale(p, data[p.name]) for p in spec.parameters]
+        axes_values = [unit_scale(p, data[p.name]) for p in spec.parameters]
         objective = data[spec.metric].astype(float).to_numpy()
         finite = objective[np.isfinite(objective)]
         low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
@@ -260,63 +190,11 @@ def plot_parallel_coordinates(spec: Spec, table, path: Path) -> None:
             else:
                 ax.plot(range(len(names)), ys, color=cmap(scaled[i]), alpha=0.8)
         mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(low, high))
-        fig.colorbar(mappable, ax=ax, label=METRIC_LABELS.get(spec.metric, spec.metric))
+        fig.colorbar(mappable, ax=ax, label=label(spec.metric))
     ax.set_xticks(range(len(names)), names, rotation=15)
     ax.set_ylabel("position in range (log scale for log strategies; 0 = low)")
     ax.set_title(f"{spec.name}: parameters coloured by {spec.metric} (dashed red: diverged)")
     _save(fig, path)
-
-
-def parameter_importance(spec: Spec, table) -> dict[str, float]:
-    """Optuna's fANOVA importance (random-forest functional ANOVA) of each parameter.
-
-    fANOVA (Hutter et al. 2014) is the standard in HPO; Optuna's implementation is
-    maintained and needs only scikit-learn. Needs a few trials with distinct values.
-    """
-    import optuna
-
-    from rlsweep.search.spaces import UNMAPPABLE, encode, to_optuna
-
-    # conditional parameters are left out: fANOVA needs every parameter in every trial
-    params = tuple(p for p in spec.parameters if p.strategy not in UNMAPPABLE and not p.when)
-    ok = _comparable(spec, table)
-    if len(params) == 0 or len(ok) < 4 or ok[spec.metric].nunique() < 2:
-        return {}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    distributions = to_optuna(params)
-    study = optuna.create_study(direction="maximize" if spec.mode == "max" else "minimize")
-    for _, row in ok.iterrows():
-        values = {p.name: _native(row[p.name], p) for p in params}
-        study.add_trial(
-            optuna.trial.create_trial(
-                params=encode(params, values),
-                distributions=distributions,
-                value=float(row[spec.metric]),
-            )
-        )
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-    return optuna.importance.get_param_importances(study, evaluator=evaluator)
-
-
-def _native(value, param):
-    """objectives.csv cell -> the parameter's own value (choices may be numbers or text)."""
-    if param.enumerable:
-        for choice in param.values:
-            if str(choice) == str(value) or (
-                isinstance(choice, (int, float))
-                and not isinstance(choice, bool)
-                and _close(choice, value)
-            ):
-                return choice
-        return param.values[0]
-    return int(value) if param.strategy.endswith("int") else float(value)
-
-
-def _close(a, b) -> bool:
-    try:
-        return math.isclose(float(a), float(b), rel_tol=1e-6)
-    except (TypeError, ValueError):
-        return False
 
 
 def plot_importance(spec: Spec, table, path: Path) -> None:
@@ -342,11 +220,11 @@ def plot_importance(spec: Spec, table, path: Path) -> None:
 
 
 def plot_pareto(spec: Spec, table, path: Path) -> None:
-    from rlsweep.aggregate import pareto_front
+    from rlsweep.results.aggregate import pareto_front
 
     plt, sns = _pyplot()
     other = next((m for m in spec.secondary if m != spec.metric), "kl_max")
-    ok = _comparable(spec, table).dropna(subset=[other])
+    ok = comparable(spec, table).dropna(subset=[other])
     fig, ax = plt.subplots(figsize=(7, 5))
     if not ok.empty:
         ax.scatter(ok[other], ok[spec.metric], color="tab:gray", alpha=0.6, label="trials")
@@ -361,8 +239,8 @@ def plot_pareto(spec: Spec, table, path: Path) -> None:
             drawstyle="steps-post",
         )
         ax.legend()
-    ax.set_xlabel(METRIC_LABELS.get(other, other))
-    ax.set_ylabel(METRIC_LABELS.get(spec.metric, spec.metric))
+    ax.set_xlabel(label(other))
+    ax.set_ylabel(label(spec.metric))
     ax.set_title(f"{spec.name}: {spec.metric} against {other} (ok trials)")
     _save(fig, path)
 
@@ -371,34 +249,6 @@ def _with_secondary(spec: Spec, name: str) -> Spec:
     import dataclasses
 
     return dataclasses.replace(spec, secondary=(name,))
-
-
-def anytime_frame(spec: Spec, table):
-    """Best objective so far against training steps spent, in the order trials ran."""
-    import pandas as pd
-
-    order = ["bracket", "stage"] if "bracket" in table.columns else []
-    data = table.sort_values(order, kind="stable") if order else table
-    fidelity = spec.search["fidelity"]
-    steps_col = "steps_trained" if "steps_trained" in data.columns else fidelity
-    top = data["budget"].max() if "budget" in data.columns else None
-    best, spent, rows = None, 0.0, []
-    for _, row in data.iterrows():
-        steps = row.get(steps_col)
-        if steps is None or not math.isfinite(float(steps)):
-            steps = spec.base.get(fidelity, 0)
-        spent += float(steps) * len(spec.seeds_tune)
-        value = row[spec.metric]
-        incumbent = top is None or row["budget"] == top  # only full-budget results count
-        if (
-            incumbent
-            and row["status"] == "ok"
-            and math.isfinite(value)
-            and (best is None or spec.better(value, best))
-        ):
-            best = value
-        rows.append({"steps": spent, "best": best})
-    return pd.DataFrame(rows)
 
 
 def plot_anytime(spec: Spec, table, path: Path) -> None:
@@ -417,7 +267,7 @@ def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
     """Learning curves of the confirmed configs on the test seeds, 95% bootstrap CI band."""
     import pandas as pd
 
-    from rlsweep.confirm import confirmed_seed_dir, read_plan
+    from rlsweep.results.confirm import confirmed_seed_dir, read_plan
 
     plt, sns = _pyplot()
     frames = []
@@ -446,29 +296,3 @@ def plot_test_curves(spec: Spec, dirs: SweepDirs, path: Path) -> None:
     ax.set_ylabel(f"reward (rolling mean over {SMOOTH} logged steps)")
     ax.set_title(f"{spec.name}: confirmation on held-out seeds {list(spec.seeds_test)}")
     _save(fig, path)
-
-
-def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:
-    from rlsweep.aggregate import read_objectives
-    from rlsweep.search.state import Search, is_adaptive
-
-    table = read_objectives(dirs)
-    dirs.figures.mkdir(parents=True, exist_ok=True)
-    paths = [dirs.figures / name for name in FIGURES]
-    plot_learning_curves(spec, dirs, table, paths[0])
-    plot_objective_vs_parameters(spec, table, paths[1])
-    plot_reward_vs_kl(spec, table, paths[2])
-    plot_parallel_coordinates(
-        spec,
-        _comparable(spec, table).pipe(
-            lambda ok: table.loc[table.index.isin(ok.index) | (table["status"] != "ok")]
-        ),
-        paths[3],
-    )
-    plot_importance(spec, table, paths[4])
-    plot_pareto(spec, table, paths[5])
-    plot_anytime(spec, table, paths[6])
-    if is_adaptive(spec) and spec.search["method"] != "tpe":
-        paths.append(dirs.figures / "rungs.png")
-        plot_rungs(spec, Search(spec, dirs).finished_rungs(), paths[-1])
-    return paths

@@ -23,11 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-from rlsweep.design import Trial, expand, find_trial
-from rlsweep.errors import SpecError
+from rlsweep.adaptive import Search
+from rlsweep.atomic import atomic_write_json
+from rlsweep.design import expand, find_trial
+from rlsweep.errors import RunError, SpecError
 from rlsweep.layout import SweepDirs
-from rlsweep.spec import Spec, get_dotted
-from rlsweep.trial import Status, atomic_write_json, process_usage, run_trial, write_params
+from rlsweep.run.runner import process_usage, run_trial
+from rlsweep.search.methods import method
+from rlsweep.spec import Spec
+from rlsweep.tree import get_dotted
+from rlsweep.trial import Status, Trial, write_params
 
 _BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<stage>[0-9]+)_(?P<j>[0-9]+))$")
 #: Snakemake wildcard constraint matching batch names
@@ -59,8 +64,6 @@ def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int
     if match["i"] is not None:
         batches = design_batches(spec, expand(spec))
     else:
-        from rlsweep.search.state import Search
-
         bracket, stage = int(match["bracket"]), int(match["stage"])
         ids = [t.id for _, t in Search(spec, dirs).stage_trials(bracket, stage)]
         batches = rung_batches(spec, ids, bracket, stage)
@@ -75,18 +78,16 @@ def batch_marker(dirs: SweepDirs, name: str) -> Path:
 
 def train_seed(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: int, out=None):
     """Train one trial-seed of a sweep (resolving its config, budget and warm start)."""
-    from rlsweep.search import MULTI_FIDELITY
-
     out = Path(out) if out else dirs.seed(trial_id, seed)
     params_path = out.parent / "params.json"
     trial = find_trial(spec, trial_id, params_path)
     write_params(params_path, trial, spec.backend)
     print(f"training {trial.id} ({trial.label}) seed {seed} with {threads} thread(s)", flush=True)
     budget = get_dotted(trial.config, spec.search["fidelity"])
-    warm = bool(spec.search["warm_start"]) and spec.search["method"] in MULTI_FIDELITY
+    warm = bool(spec.search["warm_start"]) and method(spec.search["method"]).multi_fidelity
     resume_from = dirs.seed(trial.warm_start_from, seed) if trial.warm_start_from else None
     if resume_from is not None and not (resume_from / "status.json").is_file():
-        raise SpecError("trial", f"{trial.id} resumes from {resume_from}, which has not finished")
+        raise RunError("trial", f"{trial.id} resumes from {resume_from}, which has not finished")
     write_snapshot(spec, dirs)
     status = run_trial(
         trial,

@@ -17,12 +17,14 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from rlsweep.confirm import confirmed_seed_dir, read_plan
+from rlsweep.atomic import atomic_write_json, atomic_write_text
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import seed_objectives_from_file
-from rlsweep.spec import OBJECTIVES, Spec
-from rlsweep.stats import summarise
-from rlsweep.trial import atomic_write_json, atomic_write_text, trial_config_hash
+from rlsweep.metrics.curves import seed_objectives_from_file
+from rlsweep.objectives import direction
+from rlsweep.results.confirm import confirmed_seed_dir, read_plan
+from rlsweep.results.stats import summarise
+from rlsweep.spec import Spec
+from rlsweep.trial import trial_config_hash
 
 PACKAGES = ("torch", "trl", "transformers", "snakemake", "rlsweep", "hpbandster", "optuna")
 
@@ -81,10 +83,7 @@ def _best_index(rows: list[dict], name: str, mode: str, kind: str) -> int | None
 def render(spec: Spec, rows: list[dict]) -> tuple[str, str]:
     """Markdown and LaTeX (booktabs) tables; the best value of each column in bold."""
     columns = [(name, kind) for name in table_metrics(spec) for kind in ("mean", "iqm")]
-    modes = {
-        name: spec.mode if name == spec.metric else OBJECTIVES.get(name, "max")
-        for name in table_metrics(spec)
-    }
+    modes = {name: direction(name, spec.metric, spec.mode) for name in table_metrics(spec)}
     best = {c: _best_index(rows, c[0], modes[c[0]], c[1]) for c in columns}
     heads = [f"{n} {'mean' if k == 'mean' else 'IQM'} [95% CI]" for n, k in columns]
     md = ["| config | seeds | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(columns)]
@@ -174,7 +173,7 @@ def _git() -> dict:
 def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
     import pandas as pd
 
-    from rlsweep.aggregate import pareto_front, read_objectives
+    from rlsweep.results.aggregate import pareto_front, read_objectives
 
     out = dirs.root / "tables"
     rows = confirm_rows(spec, dirs)

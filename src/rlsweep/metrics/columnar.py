@@ -41,7 +41,7 @@ def write_copy(jsonl: Path, numeric: Mapping[str, bool]) -> bool:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    from rlsweep.objectives import arrow_columns
+    from rlsweep.metrics.arrow import arrow_columns
 
     jsonl = Path(jsonl)
     stat = jsonl.stat()

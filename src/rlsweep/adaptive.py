@@ -1,4 +1,4 @@
-"""Adaptive searches as files: proposals per bracket, one rung file per stage.
+"""The adaptive-search driver: proposals per bracket and one rung file per rung, all as files.
 
 Layout under ``results/<name>/search/``::
 
@@ -25,20 +25,17 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlsweep.aggregate import trial_rows
-from rlsweep.design import Trial, make_trial
+from rlsweep.atomic import atomic_write_json
+from rlsweep.design import make_trial
 from rlsweep.layout import SweepDirs
-from rlsweep.objectives import rank_key
-from rlsweep.search import MULTI_FIDELITY, SEQUENTIAL
-from rlsweep.search.proposers import (
-    Result,
-    propose_kde,
-    propose_random,
-    propose_tpe,
-)
+from rlsweep.rows import trial_rows
+from rlsweep.search.halving import successive_halving
+from rlsweep.search.methods import Method, method
+from rlsweep.search.proposers import Result
 from rlsweep.search.schedule import Stage, hyperband
-from rlsweep.spec import Spec, canonical_json, get_dotted
-from rlsweep.trial import atomic_write_json, write_params
+from rlsweep.spec import Spec
+from rlsweep.tree import canonical_json, get_dotted
+from rlsweep.trial import Trial, write_params
 
 
 def config_id(params: dict) -> str:
@@ -56,7 +53,7 @@ def fidelity_value(spec: Spec, budget: float):
 def schedule(spec: Spec) -> list[list[Stage]]:
     """The brackets of an adaptive search (tpe: batches of one stage at the base budget)."""
     s = spec.search
-    if s["method"] in MULTI_FIDELITY:
+    if method(s["method"]).multi_fidelity:
         return hyperband(
             float(s["min_budget"]), float(s["max_budget"]), s["eta"], s.get("iterations")
         )
@@ -69,6 +66,10 @@ def schedule(spec: Spec) -> list[list[Stage]]:
 class Search:
     spec: Spec
     dirs: SweepDirs
+
+    @property
+    def method(self) -> Method:
+        return method(self.spec.search["method"])
 
     @property
     def brackets(self) -> list[list[Stage]]:
@@ -134,8 +135,7 @@ class Search:
         return _dropped_stages(json.loads(path.read_text())) if path.is_file() else 0
 
     def _uses_history(self) -> bool:
-        s = self.spec.search
-        return s["method"] != "hyperband" or s["drop_misleading_rungs"]
+        return self.method.uses_history or self.spec.search["drop_misleading_rungs"]
 
     def _misleading(self, budget: float, upto: int) -> str | None:
         """A finished rung of brackets < upto showing that ``budget`` ranks trials badly."""
@@ -176,7 +176,7 @@ class Search:
         stages = self.brackets[bracket]
         n, budget = stages[0].n, stages[0].budget
         upto = max(bracket - s["concurrent_brackets"] + 1, 0) if self._uses_history() else 0
-        history = [] if s["method"] == "hyperband" else self.history(upto)
+        history = self.history(upto) if self.method.uses_history else []
         # skip every lowest rung whose budget misled an earlier bracket; propose only what
         # the first rung left takes (those configs are never trained at the skipped budgets)
         reasons = []
@@ -186,14 +186,10 @@ class Search:
                 break
             reasons.append(why)
         n = stages[len(reasons)].n
-        if s["method"] == "hyperband":
-            proposals = propose_random(spec.parameters, n, s["seed"], bracket)
-        elif s["method"] == "bohb":
-            proposals = propose_kde(
-                spec.parameters, n, budget, history, s["seed"], bracket, s["bohb"]
-            )
-        else:
-            proposals = propose_tpe(spec.parameters, n, history, s["seed"], bracket, s["tpe"])
+        found = self.method
+        proposals = found.proposer(
+            spec.parameters, n, budget, history, s["seed"], bracket, found.options(s)
+        )
         rows = []
         for proposal in proposals:
             trial = self.trial(proposal.params, budget, bracket, 0)
@@ -247,23 +243,11 @@ class Search:
                     "n_seeds": row["n_seeds"],
                 }
             )
-        order = sorted(
-            range(len(rows)),
-            key=lambda i: (
-                rank_key(rows[i]["objective"], rows[i]["loss"] is None, spec.mode),
-                rows[i]["config_id"],
-            ),
-        )
-        for rank, i in enumerate(order, 1):
-            rows[i]["rank"] = rank
         last = stage == len(stages) - 1
         keep = 0 if last else stages[stage + 1].n
-        promoted = []
-        for i in order:
-            if len(promoted) == keep or rows[i]["loss"] is None:
-                break
-            if rows[i]["config_id"] not in promoted:
-                promoted.append(rows[i]["config_id"])
+        ranks, promoted = successive_halving(rows, keep, spec.mode)
+        for row, rank in zip(rows, ranks, strict=True):
+            row["rank"] = rank
         if not last:
             by_id = {r["config_id"]: r["params"] for r in rows}
             for cid in promoted:
@@ -365,4 +349,4 @@ def _dropped_stages(proposals: dict) -> int:
 
 
 def is_adaptive(spec: Spec) -> bool:
-    return spec.search["method"] in MULTI_FIDELITY + SEQUENTIAL
+    return method(spec.search["method"]).adaptive

@@ -36,7 +36,11 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from rlsweep.backends import BACKENDS, backend
+from rlsweep.run import runner
 
 IDLE_SECONDS = float(os.environ.get("RLSWEEP_WARM_IDLE", "60"))
 START_TIMEOUT = 300.0
@@ -61,15 +65,18 @@ def allowed() -> bool:
 
 
 def wanted(spec) -> bool:
-    """Whether this job should go to a warm worker: allowed, a trl backend, one process."""
-    from rlsweep.backends import TRL
+    """Whether this job should go to a warm worker: allowed, a warm backend, one process."""
+    return allowed() and backend(spec.backend).warm and spec.resources.get("gpus", 0) <= 1
 
-    return allowed() and spec.backend in TRL and spec.resources.get("gpus", 0) <= 1
+
+def warm_backends():
+    """The rows of the backends whose jobs a warm worker serves."""
+    return [info for info in BACKENDS.values() if info.warm]
 
 
 def worker_key() -> str:
     """What must match for a worker's imports to be this job's imports."""
-    package = Path(__file__).parent
+    package = Path(__file__).parent.parent  # all of rlsweep
     newest = max(p.stat().st_mtime_ns for p in package.rglob("*.py"))
     site = os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(IMPORT_ENV))
@@ -119,9 +126,7 @@ def run_job(argv: list[str]) -> int | None:
 
 def _started() -> float:
     """When this process started (epoch seconds): a job's time counts from here."""
-    from rlsweep.trial import _process_age
-
-    return time.time() - _process_age()
+    return time.time() - runner.process_age()
 
 
 def _connect(path: Path) -> socket.socket | None:
@@ -146,7 +151,7 @@ def _start_worker(path: Path) -> socket.socket | None:
         path.unlink(missing_ok=True)  # left by a worker that died
         log = open(f"{path}.log", "ab")  # noqa: SIM115 (the worker owns it)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "rlsweep.warm", str(path)],
+            [sys.executable, "-m", "rlsweep.worker", str(path)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -193,26 +198,25 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
 
 
 def preload() -> None:
-    """Import what every trl trial imports (no torch operation runs: forks stay safe)."""
+    """Import what every warm backend's trials import (no torch operation runs: forks stay safe).
+
+    The modules are each warm backend's ``preload`` (rlsweep.backends), plus the job runner.
+    """
     import gc
+    from importlib import import_module
 
-    import datasets  # noqa: F401
-    import torch  # noqa: F401
-    import transformers  # noqa: F401
-    import trl  # noqa: F401
-    from transformers.models.gpt2 import modeling_gpt2  # noqa: F401
+    import rlsweep.run.jobs  # noqa: F401
 
-    import rlsweep.backends.dpo  # noqa: F401
-    import rlsweep.backends.online  # noqa: F401
-    import rlsweep.cli  # noqa: F401
-    import rlsweep.jobs  # noqa: F401
-
+    for name in dict.fromkeys(m for info in warm_backends() for m in info.preload):
+        import_module(name)
     gc.collect()
     gc.freeze()  # children skip these objects when they collect, and share their pages
 
 
-def serve(path: Path) -> None:
-    """Accept jobs, fork one child each, send back its exit code; exit when idle.
+def serve(path: Path, handler: Callable[[list[str]], int]) -> None:
+    """Accept jobs, fork one child each to run ``handler(argv)``, send back its exit code.
+
+    (``handler`` is the CLI's main, handed in by rlsweep.worker.) Exits when idle.
 
     On going idle the socket is unlinked first (new jobs start a new worker),
     then jobs that connected before that are still served.
@@ -244,7 +248,7 @@ def serve(path: Path) -> None:
                 if len(children) >= MAX_CHILDREN:  # not accepted: the job runs on its own
                     conn.close()
                     continue
-                pid = _fork_job(conn, listener, selector, children)
+                pid = _fork_job(conn, listener, selector, children, handler)
                 if pid is None:
                     conn.close()
                     continue
@@ -264,7 +268,7 @@ def serve(path: Path) -> None:
     print(f"warm worker {os.getpid()}: idle for {IDLE_SECONDS:.0f} s, exiting", flush=True)
 
 
-def _fork_job(conn, listener, selector, children) -> int | None:
+def _fork_job(conn, listener, selector, children, handler) -> int | None:
     try:
         request, fds = _receive(conn)
     except (OSError, ValueError) as exc:
@@ -294,7 +298,7 @@ def _fork_job(conn, listener, selector, children) -> int | None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        code = _run_child(request)
+        code = _run_child(request, handler)
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -312,16 +316,14 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _run_child(request: dict) -> int:
+def _run_child(request: dict, handler: Callable[[list[str]], int]) -> int:
     global IN_WORKER
     IN_WORKER = True
     os.environ["RLSWEEP_WARM"] = "0"  # and never ask a worker from inside one
-    from rlsweep import cli, trial
-
-    trial.STARTED_AT = request["started"]
+    runner.STARTED_AT = request["started"]
     sys.argv = ["rlsweep", *request["argv"]]
     try:
-        return int(cli.main(request["argv"]) or 0)
+        return int(handler(request["argv"]) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -346,10 +348,3 @@ def _reaped():
         if pid == 0:
             return
         yield pid, os.waitstatus_to_exitcode(status)
-
-
-if __name__ == "__main__":
-    # through the imported module, not __main__: the children's jobs read its IN_WORKER
-    from rlsweep import warm
-
-    warm.serve(Path(sys.argv[1]))

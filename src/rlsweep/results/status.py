@@ -28,7 +28,7 @@ def seed_state(seed_dir: Path) -> tuple[str, str]:
             status = json.loads(status_path.read_text())
         except json.JSONDecodeError:
             return "corrupt", f"unreadable {status_path}: delete it and run the sweep again"
-        from rlsweep.aggregate import check_intact
+        from rlsweep.rows import check_intact
 
         try:
             check_intact(seed_dir, status)
@@ -49,7 +49,7 @@ def seed_state(seed_dir: Path) -> tuple[str, str]:
 
 def expected_trial_seeds(spec, dirs: SweepDirs) -> list[tuple[str, str, int]]:
     """(trial id, label, seed) of every trial-seed the sweep knows of so far."""
-    from rlsweep.search.state import Search, is_adaptive
+    from rlsweep.adaptive import Search, is_adaptive
 
     if not is_adaptive(spec):
         from rlsweep.design import expand

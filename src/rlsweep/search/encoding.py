@@ -26,7 +26,7 @@ import math
 from typing import Any
 
 from rlsweep.errors import SpecError
-from rlsweep.space import ENUMERABLE, Parameter, _quantize
+from rlsweep.parameters import ENUMERABLE, Parameter, _quantize
 
 UNMAPPABLE = ("randn", "qrandn")
 

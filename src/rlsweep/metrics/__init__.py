@@ -1,0 +1,1 @@
+"""Learning curves on disk -> per-seed and per-trial objectives (readers and reductions)."""

@@ -1,0 +1,1 @@
+"""From trial results to answers: objectives.csv, the best config, confirmation, tables, status."""
