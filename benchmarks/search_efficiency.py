@@ -169,18 +169,18 @@ def run_ours(
     seeds = problem.tune
     with tempfile.TemporaryDirectory() as tmp:
         search = Search(spec, SweepDirs(Path(tmp) / "bench"))
-        for bracket, stages in enumerate(search.brackets):
+        for bracket, rungs in enumerate(search.brackets):
             search.propose(bracket)
-            for stage in range(len(stages)):
-                for _, trial in search.stage_trials(bracket, stage):
+            for rung in range(len(rungs)):
+                for _, trial in search.rung_trials(bracket, rung):
                     steps = trial.config["max_steps"]
                     if spent + steps * len(seeds) > limit:
                         return history
                     for seed in seeds:
                         run_trial(trial, problem.backend, seed, search.dirs.seed(trial.id, seed))
                     spent += steps * len(seeds)
-                path, _ = search.promote(bracket, stage)
-                if stages[stage].budget == problem.max_b:
+                path, _ = search.promote(bracket, rung)
+                if rungs[rung].budget == problem.max_b:
                     for t in json.loads(path.read_text())["trials"]:
                         if t["loss"] is not None and (best[0] is None or t["loss"] < best[0]):
                             best = (t["loss"], t["params"])

@@ -139,7 +139,7 @@ def search(tmp_path):
     return Search(spec, SweepDirs(tmp_path / "results" / spec.name))
 
 
-def write_stage0(search, rewards):
+def write_rung0(search, rewards):
     """Bracket 0 proposals with given constant rewards (None = diverged) on both seeds."""
     params = [{"learning_rate": 1e-4 * (i + 1)} for i in range(len(rewards))]
     rows = [
@@ -166,7 +166,7 @@ def write_stage0(search, rewards):
 
 def test_promotes_the_best_third_and_records_ranks(search):
     assert [st.n for st in search.brackets[0]] == [9, 3, 1]
-    params = write_stage0(search, [0.1, 0.9, 0.5, 0.3, 0.8, None, 0.2, 0.7, 0.4])
+    params = write_rung0(search, [0.1, 0.9, 0.5, 0.3, 0.8, None, 0.2, 0.7, 0.4])
     path, _ = search.promote(0, 0)
     rung = json.loads(path.read_text())
     assert rung["promoted"] == [config_id(params[i]) for i in (1, 4, 7)]
@@ -174,28 +174,28 @@ def test_promotes_the_best_third_and_records_ranks(search):
     assert rung["trials"][-1]["status"] == "diverged" and rung["trials"][-1]["rank"] == 9
     assert rung["spearman_vs_previous"] is None
     # promoted trials got their params.json at the next budget
-    next_trials = search.stage_trials(0, 1)
+    next_trials = search.rung_trials(0, 1)
     assert [t.config["max_steps"] for _, t in next_trials] == [30, 30, 30]
     assert all((search.dirs.trial(t.id) / "params.json").is_file() for _, t in next_trials)
 
 
 def test_diverged_trials_are_never_promoted_even_when_few_are_ok(search):
-    write_stage0(search, [None, None, 0.2, None, None, None, None, None, None])
+    write_rung0(search, [None, None, 0.2, None, None, None, None, None, None])
     rung = json.loads(search.promote(0, 0)[0].read_text())
     assert len(rung["promoted"]) == 1
 
 
 def test_ties_are_broken_by_config_id(search):
-    params = write_stage0(search, [0.5] * 9)
+    params = write_rung0(search, [0.5] * 9)
     rung = json.loads(search.promote(0, 0)[0].read_text())
     assert rung["promoted"] == sorted(config_id(p) for p in params)[:3]
 
 
 def test_spearman_against_the_previous_budget_warns_when_low_budgets_mislead(search):
-    write_stage0(search, [0.1, 0.9, 0.5, 0.3, 0.8, 0.05, 0.2, 0.7, 0.4])
+    write_rung0(search, [0.1, 0.9, 0.5, 0.3, 0.8, 0.05, 0.2, 0.7, 0.4])
     search.promote(0, 0)
     # at the next budget the order of the three promoted trials is reversed
-    for (_, trial), reward in zip(search.stage_trials(0, 1), [0.2, 0.5, 0.9], strict=True):
+    for (_, trial), reward in zip(search.rung_trials(0, 1), [0.2, 0.5, 0.9], strict=True):
         for seed in search.spec.seeds_tune:
             out = search.dirs.seed(trial.id, seed)
             log = MetricsLog(out / "metrics.jsonl")
@@ -229,13 +229,13 @@ def dropping_search(tmp_path, **search) -> Search:
 def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
     search = dropping_search(tmp_path)
     assert search.proposal_inputs(3) == search.last_rungs()[:3]  # now waits for history
-    for bracket, stages in enumerate(search.brackets[:3]):
-        for stage in range(len(stages)):
-            misleading = bracket == 0 and stage == 1
+    for bracket, rungs in enumerate(search.brackets[:3]):
+        for rung in range(len(rungs)):
+            misleading = bracket == 0 and rung == 1
             atomic_write_json(
-                search.rung_path(bracket, stage),
+                search.rung_path(bracket, rung),
                 {
-                    "budget": stages[stage].budget,
+                    "budget": rungs[rung].budget,
                     "trials": [],
                     "spearman_vs_previous": -0.5 if misleading else 0.9,
                     **({"warning": "low budgets mislead"} if misleading else {}),
@@ -243,41 +243,41 @@ def test_a_misleading_lowest_budget_is_dropped_for_later_brackets(tmp_path):
             )
     search.propose(3)  # bracket 3 starts at budget 10 again: 9 -> 3 -> 1
     proposals = json.loads(search.proposals_path(3).read_text())
-    assert "Spearman -0.50 against budget 10" in proposals["dropped_stage0"]
+    assert "Spearman -0.50 against budget 10" in proposals["dropped_reasons"][0]
     assert len(proposals["proposals"]) == 3  # only what rung 1 takes
-    assert search.stage_trials(3, 0) == []
+    assert search.rung_trials(3, 0) == []
     rung = json.loads(search.promote(3, 0)[0].read_text())
     assert rung["dropped"] and len(rung["promoted"]) == 3
-    assert [t.config["max_steps"] for _, t in search.stage_trials(3, 1)] == [30, 30, 30]
+    assert [t.config["max_steps"] for _, t in search.rung_trials(3, 1)] == [30, 30, 30]
 
 
 def test_every_misleading_lowest_budget_is_dropped_not_only_the_first(tmp_path):
     search = dropping_search(tmp_path, warm_start=True)
-    for bracket, stages in enumerate(search.brackets[:3]):
-        for stage in range(len(stages)):
-            misleading = bracket == 0 and stage in (1, 2)  # 30 against 10, 90 against 30
+    for bracket, rungs in enumerate(search.brackets[:3]):
+        for rung in range(len(rungs)):
+            misleading = bracket == 0 and rung in (1, 2)  # 30 against 10, 90 against 30
             atomic_write_json(
-                search.rung_path(bracket, stage),
+                search.rung_path(bracket, rung),
                 {
-                    "budget": stages[stage].budget,
+                    "budget": rungs[rung].budget,
                     "trials": [],
                     **({"warning": "low budgets mislead"} if misleading else {}),
                     "spearman_vs_previous": -0.5 if misleading else 0.9,
                 },
             )
-    stages = search.brackets[3]
-    assert [st.budget for st in stages] == [10, 30, 90]
+    rungs = search.brackets[3]
+    assert [st.budget for st in rungs] == [10, 30, 90]
     search.propose(3)
     proposals = json.loads(search.proposals_path(3).read_text())
-    assert proposals["dropped_stages"] == 2 and len(proposals["dropped_reasons"]) == 2
+    assert proposals["dropped_rungs"] == 2 and len(proposals["dropped_reasons"]) == 2
     assert "against budget 30" in proposals["dropped_reasons"][1]
-    assert len(proposals["proposals"]) == stages[2].n  # only what the top rung takes
-    for stage in (0, 1):
-        assert search.stage_trials(3, stage) == []
-        rung = json.loads(search.promote(3, stage)[0].read_text())
-        assert rung["dropped"] and rung["budget"] == stages[stage].budget
-        assert len(rung["promoted"]) == stages[2].n
-    trained = search.stage_trials(3, 2)
-    assert [t.config["max_steps"] for _, t in trained] == [90] * stages[2].n
+    assert len(proposals["proposals"]) == rungs[2].n  # only what the top rung takes
+    for rung in (0, 1):
+        assert search.rung_trials(3, rung) == []
+        doc = json.loads(search.promote(3, rung)[0].read_text())
+        assert doc["dropped"] and doc["budget"] == rungs[rung].budget
+        assert len(doc["promoted"]) == rungs[2].n
+    trained = search.rung_trials(3, 2)
+    assert [t.config["max_steps"] for _, t in trained] == [90] * rungs[2].n
     # nothing below was trained, so nothing is resumed from
     assert all(t.warm_start_from is None for _, t in trained)

@@ -200,7 +200,7 @@ def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_pat
     assert runs["first"] == runs["second"] == runs["resumed"]
     objectives, files = runs["first"]
     table = pd.read_csv(tmp_path / "first" / "results" / name / "objectives.csv")
-    assert {"bracket", "stage", "budget", "max_steps", "config_id"} <= set(table.columns)
+    assert {"bracket", "rung", "budget", "max_steps", "config_id"} <= set(table.columns)
     assert set(table["max_steps"]) == {10, 30, 90}
     rung = json.loads(files["search/bracket_0/rung_1.json"])
     assert "spearman_vs_previous" in rung and len(rung["promoted"]) == 1
@@ -228,6 +228,6 @@ def test_warm_start_gives_the_cold_objectives_with_less_compute(tmp_path, write_
     pd.testing.assert_frame_equal(cold[columns], warm[columns])
     assert (warm["steps_trained"] <= warm["max_steps"]).all()
     assert warm["steps_trained"].sum() < cold["steps_trained"].sum() == cold["max_steps"].sum()
-    promoted = warm["stage"] > 0  # lineage is part of a promoted trial's id
+    promoted = warm["rung"] > 0  # lineage is part of a promoted trial's id
     assert set(warm[promoted]["trial_id"]).isdisjoint(cold["trial_id"])
     assert set(warm[~promoted]["trial_id"]) <= set(cold["trial_id"])

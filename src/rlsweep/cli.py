@@ -44,11 +44,11 @@ def cmd_validate(args) -> int:
         print(f"{head}, {n} trials x {seeds} tune seeds = {n * seeds} training jobs")
         return 0
     brackets = schedule(spec)
-    jobs = sum(stage.n for b in brackets for stage in b) * seeds
+    jobs = sum(rung.n for b in brackets for rung in b) * seeds
     print(f"{head}, {len(brackets)} brackets, {jobs} training jobs ({seeds} tune seeds each):")
     fidelity = spec.search["fidelity"]
-    for i, stages in enumerate(brackets):
-        parts = [f"{st.n} x {fidelity}={fidelity_value(spec, st.budget)}" for st in stages]
+    for i, rungs in enumerate(brackets):
+        parts = [f"{st.n} x {fidelity}={fidelity_value(spec, st.budget)}" for st in rungs]
         print(f"  bracket {i}: " + " -> ".join(parts))
     return 0
 
@@ -161,7 +161,7 @@ def cmd_promote(args) -> int:
     from rlsweep.adaptive import Search
 
     spec = _spec(args)
-    path, warning = Search(spec, _dirs(args, spec)).promote(args.bracket, args.stage)
+    path, warning = Search(spec, _dirs(args, spec)).promote(args.bracket, args.rung)
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr)
     print(f"wrote {path}")
@@ -177,7 +177,7 @@ def cmd_schedule(args) -> int:
         raise SpecError("--eta", f"eta must be >= 2, got {args.eta}")
     brackets = hyperband(args.min_budget, args.max_budget, args.eta, args.iterations)
     if args.json:
-        print(json.dumps([[stage.as_dict() for stage in b] for b in brackets]))
+        print(json.dumps([[rung.as_dict() for rung in b] for b in brackets]))
     else:
         for i, b in enumerate(brackets):
             print(f"bracket {i}: " + " -> ".join(f"{st.n} x {st.budget:g}" for st in b))
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_spec(
         "train-batch", cmd_train_batch, "train a batch of trial-seeds in one process (runs_per_job)"
     )
-    p.add_argument("--batch", required=True, help="batch name: b<i> or r<bracket>_<stage>_<i>")
+    p.add_argument("--batch", required=True, help="batch name: b<i> or r<bracket>_<rung>_<i>")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: spec's)")
     with_spec("aggregate", cmd_aggregate, "compute objectives.csv from the trial results")
     with_spec("best", cmd_best, "write best_config.yaml and the confirmation plan")
@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bracket", required=True, type=int)
     p = with_spec("promote", cmd_promote, "adaptive search: rank a rung and promote the best")
     p.add_argument("--bracket", required=True, type=int)
-    p.add_argument("--stage", required=True, type=int)
+    p.add_argument("--rung", required=True, type=int)
 
     p = sub.add_parser(
         "hyperband-schedule", help="print Hyperband brackets (hpbandster's arithmetic)"

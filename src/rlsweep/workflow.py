@@ -70,12 +70,12 @@ class Sweep:
             return []
         return [path for path in self.trial_results() if not os.path.exists(path)]
 
-    def stage_results(self, bracket: int, stage: int) -> list[str]:
+    def rung_results(self, bracket: int, rung: int) -> list[str]:
         """A rung's training outputs (call once the rung's trials are known)."""
         if not self.batched:
-            return self.search.stage_status_files(bracket, stage)
-        ids = [t.id for _, t in self.search.stage_trials(bracket, stage)]
-        return [self._marker(name) for name in rung_batches(self.spec, ids, bracket, stage)]
+            return self.search.rung_status_files(bracket, rung)
+        ids = [t.id for _, t in self.search.rung_trials(bracket, rung)]
+        return [self._marker(name) for name in rung_batches(self.spec, ids, bracket, rung)]
 
     def _marker(self, name: str) -> str:
         return str(batch_marker(self.dirs, name))

@@ -17,7 +17,7 @@ wildcard_constraints:
     trial=r"[0-9a-f]{12}",
     seed=r"-?[0-9]+",
     bracket=r"[0-9]+",
-    stage=r"[0-9]+",
+    rung=r"[0-9]+",
     batch=BATCH_PATTERN,
     slot=SLOT_PATTERN,
 
@@ -43,23 +43,23 @@ def all_trial_results(wildcards):
         return SWEEP.lost_trial_results()
     return [
         path
-        for bracket, stages in enumerate(SWEEP.search.brackets)
-        for stage in range(len(stages))
-        for path in rung_results(bracket, stage)
+        for bracket, rungs in enumerate(SWEEP.search.brackets)
+        for rung in range(len(rungs))
+        for path in rung_results(bracket, rung)
     ]
 
 
-def stage_results(wildcards):
-    return rung_results(int(wildcards.bracket), int(wildcards.stage))
+def promote_inputs(wildcards):
+    return rung_results(int(wildcards.bracket), int(wildcards.rung))
 
 
-def rung_results(bracket, stage):
+def rung_results(bracket, rung):
     """Trial-seed results of a rung, known once its proposals or the previous rung exist."""
-    if stage == 0:
+    if rung == 0:
         checkpoints.propose_bracket.get(bracket=bracket)
     else:
-        checkpoints.promote_rung.get(bracket=bracket, stage=stage - 1)
-    return SWEEP.stage_results(bracket, stage)
+        checkpoints.promote_rung.get(bracket=bracket, rung=rung - 1)
+    return SWEEP.rung_results(bracket, rung)
 
 
 def proposal_inputs(wildcards):

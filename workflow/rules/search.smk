@@ -18,14 +18,14 @@ checkpoint propose_bracket:
 checkpoint promote_rung:
     input:
         spec=ancient(SPEC),
-        results=stage_results,
+        results=promote_inputs,
     output:
-        f"{ROOT}/search/bracket_{{bracket}}/rung_{{stage}}.json",
+        f"{ROOT}/search/bracket_{{bracket}}/rung_{{rung}}.json",
     log:
-        f"{ROOT}/logs/search/promote_rung_{{bracket}}_{{stage}}.log",
+        f"{ROOT}/logs/search/promote_rung_{{bracket}}_{{rung}}.log",
     conda:
         "../../envs/rlsweep.yaml"
     shell:
         # stdout to the log; warnings (low budgets mislead) also reach the terminal
-        "rlsweep promote {input.spec} --bracket {wildcards.bracket} --stage {wildcards.stage}"
+        "rlsweep promote {input.spec} --bracket {wildcards.bracket} --rung {wildcards.rung}"
         " > {log}"

@@ -132,7 +132,7 @@ def anytime_frame(spec: Spec, table):
     """Best objective so far against training steps spent, in the order trials ran."""
     import pandas as pd
 
-    order = ["bracket", "stage"] if "bracket" in table.columns else []
+    order = ["bracket", "rung"] if "bracket" in table.columns else []
     data = table.sort_values(order, kind="stable") if order else table
     fidelity = spec.search["fidelity"]
     steps_col = "steps_trained" if "steps_trained" in data.columns else fidelity

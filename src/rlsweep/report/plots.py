@@ -140,7 +140,7 @@ def plot_rungs(spec: Spec, rungs: list[dict], path: Path) -> None:
     palette = sns.color_palette("tab10", max(len(brackets), 1))
     fig, ax = plt.subplots(figsize=(8, 5))
     for color, bracket in zip(palette, brackets, strict=False):
-        mine = sorted((r for r in rungs if r["bracket"] == bracket), key=lambda r: r["stage"])
+        mine = sorted((r for r in rungs if r["bracket"] == bracket), key=lambda r: r["rung"])
         points: dict[str, list] = {}
         for rung in mine:
             for t in rung["trials"]:

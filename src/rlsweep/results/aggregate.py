@@ -20,20 +20,20 @@ from rlsweep.trial import Trial
 
 
 def sweep_trials(spec: Spec, dirs: SweepDirs) -> list[tuple[Trial, dict]]:
-    """Every trial of the sweep with its extra columns (bracket, stage, budget if adaptive)."""
+    """Every trial of the sweep with its extra columns (bracket, rung, budget if adaptive)."""
     if not is_adaptive(spec):
         return [(trial, {}) for trial in expand(spec)]
     search, seen, out = Search(spec, dirs), set(), []
     for rung in search.finished_rungs():
         for entry in rung["trials"]:
-            trial = search.trial(entry["params"], rung["budget"], rung["bracket"], rung["stage"])
+            trial = search.trial(entry["params"], rung["budget"], rung["bracket"], rung["rung"])
             if trial.id in seen:
                 continue
             seen.add(trial.id)
             extra = {
                 "config_id": config_id(entry["params"]),
                 "bracket": rung["bracket"],
-                "stage": rung["stage"],
+                "rung": rung["rung"],
                 "budget": rung["budget"],
                 spec.search["fidelity"]: rung["fidelity_value"],
             }

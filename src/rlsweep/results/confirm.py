@@ -51,7 +51,7 @@ def baseline_trial(spec: Spec) -> Trial:
 
     config = copy.deepcopy(spec.base)
     if is_adaptive(spec):
-        budget = max(stage.budget for bracket in schedule(spec) for stage in bracket)
+        budget = max(rung.budget for bracket in schedule(spec) for rung in bracket)
         set_dotted(config, spec.search["fidelity"], fidelity_value(spec, budget))
     params = {p.name: get_dotted(config, p.name) for p in spec.parameters}
     return Trial(trial_id(spec.backend, config), params, config)

@@ -57,16 +57,16 @@ def expected_trial_seeds(spec, dirs: SweepDirs) -> list[tuple[str, str, int]]:
         trials = [(t.id, t.label) for t in expand(spec)]
     else:
         search, trials, seen = Search(spec, dirs), [], set()
-        for bracket, stages in enumerate(search.brackets):
-            for stage in range(len(stages)):
+        for bracket, rungs in enumerate(search.brackets):
+            for rung in range(len(rungs)):
                 source = (
                     search.proposals_path(bracket)
-                    if stage == 0
-                    else search.rung_path(bracket, stage - 1)
+                    if rung == 0
+                    else search.rung_path(bracket, rung - 1)
                 )
                 if not source.is_file():
                     break
-                for _, trial in search.stage_trials(bracket, stage):
+                for _, trial in search.rung_trials(bracket, rung):
                     if trial.id not in seen:
                         seen.add(trial.id)
                         trials.append((trial.id, trial.label))

@@ -5,7 +5,7 @@ tiny trial trains. With ``runs_per_job: N`` in the spec a job trains up to N
 trial-seeds one after another in one process and pays that once.
 
 A batch is named ``b<i>`` (the i-th chunk of the design's trial-seeds, trial
-by trial) or ``r<bracket>_<stage>_<i>`` (the i-th chunk of a Hyperband rung),
+by trial) or ``r<bracket>_<rung>_<i>`` (the i-th chunk of a Hyperband rung),
 so its members follow from the spec and the search files alone. Every member
 still writes its own atomic status.json; a member that already has one is
 kept and skipped, so rerunning a batch after a fault retrains only the
@@ -34,7 +34,7 @@ from rlsweep.spec import Spec
 from rlsweep.tree import get_dotted
 from rlsweep.trial import Status, Trial, write_params
 
-_BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<stage>[0-9]+)_(?P<j>[0-9]+))$")
+_BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<rung>[0-9]+)_(?P<j>[0-9]+))$")
 #: Snakemake wildcard constraint matching batch names
 BATCH_PATTERN = r"b[0-9]+|r[0-9]+_[0-9]+_[0-9]+"
 
@@ -51,22 +51,22 @@ def design_batches(spec: Spec, trials: list[Trial]) -> dict[str, list[tuple[str,
     return named_batches(spec, [t.id for t in trials], "b")
 
 
-def rung_batches(spec: Spec, trial_ids: list[str], bracket: int, stage: int) -> dict:
+def rung_batches(spec: Spec, trial_ids: list[str], bracket: int, rung: int) -> dict:
     """Batches of one Hyperband rung (its trials known once the rung before finished)."""
-    return named_batches(spec, trial_ids, f"r{bracket}_{stage}_")
+    return named_batches(spec, trial_ids, f"r{bracket}_{rung}_")
 
 
 def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int]]:
     """The trial-seeds of batch ``name``, recomputed from the spec and search files."""
     match = _BATCH.match(name)
     if not match:
-        raise SpecError("--batch", f"{name!r} is not a batch name (b<i> or r<bracket>_<stage>_<i>)")
+        raise SpecError("--batch", f"{name!r} is not a batch name (b<i> or r<bracket>_<rung>_<i>)")
     if match["i"] is not None:
         batches = design_batches(spec, expand(spec))
     else:
-        bracket, stage = int(match["bracket"]), int(match["stage"])
-        ids = [t.id for _, t in Search(spec, dirs).stage_trials(bracket, stage)]
-        batches = rung_batches(spec, ids, bracket, stage)
+        bracket, rung = int(match["bracket"]), int(match["rung"])
+        ids = [t.id for _, t in Search(spec, dirs).rung_trials(bracket, rung)]
+        batches = rung_batches(spec, ids, bracket, rung)
     if name not in batches:
         raise SpecError("--batch", f"sweep {spec.name!r} has no batch {name!r}")
     return batches[name]

@@ -6,7 +6,7 @@ logarithm can land just below the integer (log(1/243)/log(3) = -4.999...),
 and hpbandster silently drops a whole bracket and the smallest budget, e.g.
 for (1, 243, 3) and (1, 1000, 10). We count rungs exactly (the largest k with
 ``min * eta**k <= max``) and keep hpbandster's formulas otherwise, so every
-other setting gives hpbandster's brackets, stage sizes and budgets bit for bit.
+other setting gives hpbandster's brackets, rung sizes and budgets bit for bit.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _EPS = 1e-9
 
 
 @dataclass(frozen=True)
-class Stage:
+class Rung:
     n: int
     budget: float
 
@@ -50,19 +50,19 @@ def _floor(x: float) -> int:
     return int(nearest) if math.isclose(x, nearest, rel_tol=_EPS) else int(x)
 
 
-def bracket(iteration: int, min_budget: float, max_budget: float, eta: float) -> list[Stage]:
-    """Stages of Hyperband iteration ``iteration`` (hpbandster's get_next_iteration)."""
+def bracket(iteration: int, min_budget: float, max_budget: float, eta: float) -> list[Rung]:
+    """Rungs of Hyperband iteration ``iteration`` (hpbandster's get_next_iteration)."""
     s_max = num_rungs(min_budget, max_budget, eta)
     all_budgets = budgets(min_budget, max_budget, eta)
     s = s_max - 1 - (iteration % s_max)
     n0 = _floor(math.floor(s_max / (s + 1)) * eta**s)
     sizes = [max(_floor(n0 * eta ** (-i)), 1) for i in range(s + 1)]
-    return [Stage(n, b) for n, b in zip(sizes, all_budgets[-s - 1 :], strict=True)]
+    return [Rung(n, b) for n, b in zip(sizes, all_budgets[-s - 1 :], strict=True)]
 
 
 def hyperband(
     min_budget: float, max_budget: float, eta: float, iterations: int | None = None
-) -> list[list[Stage]]:
+) -> list[list[Rung]]:
     """Brackets in hpbandster's order; by default one full round of s_max + 1 brackets."""
     if iterations is None:
         iterations = num_rungs(min_budget, max_budget, eta)
