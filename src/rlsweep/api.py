@@ -1,0 +1,1 @@
+"""A stable API to run a search from Python, without Snakemake (being written)."""
