@@ -12,6 +12,7 @@ overhead is shared by its trial-seeds.
     python benchmarks/job_overhead.py --default 1 16 --warm off on   # with and without the
                                                          # warm worker (a new one per sweep)
     python benchmarks/job_overhead.py --synthetic config/sweeps/synthetic_grid.yaml
+    python benchmarks/job_overhead.py --large-grid 10000 --jobs 10   # trial lookup per job
 
 The synthetic backend's trainer time is simulated (its curves take
 milliseconds), so for a synthetic sweep the whole job is overhead: its
@@ -148,6 +149,88 @@ def run_synthetic(paths: list[Path], cores: int) -> str:
     return "\n".join(lines)
 
 
+def run_large_grid(n: int, jobs: int) -> str:
+    """Cold `rlsweep train` jobs of an n-trial synthetic grid, with and without the manifest.
+
+    The DAG build writes the manifest (rlsweep.manifest) as the Snakefile does;
+    each job is then timed side by side with the manifest in place and moved
+    aside (the job then expands the design, as every job did before), for
+    ``jobs`` trials spread over the design, alternating, so machine noise hits
+    both alike.
+    """
+    import statistics
+
+    from rlsweep.spec import spec_digest
+    from rlsweep.workflow import load_sweep
+
+    side = round(n**0.25)  # four swept keys, `side` values each: n = side**4 trials
+    n = side**4
+    values = {
+        "learning_rate": [1e-5 * 2**i for i in range(side)],
+        "beta": [0.01 * i for i in range(side)],
+        "temperature": [0.5 + 0.1 * i for i in range(side)],
+        "warmup_steps": list(range(side)),
+    }
+    doc = {
+        "name": f"grid{n}",
+        "backend": "synthetic",
+        "base": {"max_steps": 20},
+        "parameters": {k: {"strategy": "grid_search", "values": v} for k, v in values.items()},
+        "seeds": {"tune": [0], "test": [100]},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        spec_path = work / "spec.yaml"
+        spec_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        cwd = os.getcwd()
+        os.chdir(work)
+        try:
+            started = time.perf_counter()
+            sweep = load_sweep([str(spec_path)], {})
+            build = time.perf_counter() - started
+        finally:
+            os.chdir(cwd)
+        manifest = work / sweep.dirs.manifest
+        aside = manifest.with_name("manifest.aside")
+        env = {**os.environ, "RLSWEEP_WARM": "0", "RLSWEEP_SPEC_VALIDATED": spec_digest(
+            spec_path.read_text())}  # fmt: skip
+        picks = [sweep.trials[i * (n - 1) // max(jobs - 1, 1)].id for i in range(jobs)]
+        seconds: dict[str, list[float]] = {"manifest": [], "expanding": []}
+        for number, trial_id in enumerate(picks):
+            for mode in ("manifest", "expanding"):
+                if mode == "expanding":
+                    manifest.rename(aside)
+                out = work / "out" / f"{mode}_{number}" / "seed_0"  # params.json beside it
+                cmd = [str(BIN / "rlsweep"), "train", str(spec_path), "--trial", trial_id,
+                       "--seed", "0", "--out", str(out)]  # fmt: skip
+                started = time.perf_counter()
+                subprocess.run(cmd, cwd=work, env=env, check=True, capture_output=True)
+                seconds[mode].append(time.perf_counter() - started)
+                if mode == "expanding":
+                    aside.rename(manifest)
+    with_m, without = (statistics.median(seconds[k]) for k in ("manifest", "expanding"))
+    return "\n".join(
+        [
+            f"A synthetic grid of {n} trials (four keys, {side} values each); the DAG build "
+            f"(validate, expand, write the manifest) took {build:.2f} s. Cold `rlsweep train` jobs, {jobs} each, "
+            "alternating:",
+            "",
+            "| trial lookup | job wall, median (s) | min (s) | max (s) |",
+            "|---|---|---|---|",
+            *(
+                f"| {label} | {statistics.median(v):.3f} | {min(v):.3f} | {max(v):.3f} |"
+                for label, v in (
+                    ("manifest (now)", seconds["manifest"]),
+                    ("expanding the design (before)", seconds["expanding"]),
+                )
+            ),
+            "",
+            f"The manifest saves {without - with_m:.3f} s per job "
+            f"({100 * (without - with_m) / without:.0f}% of a job).",
+        ]
+    )
+
+
 def _progress(log: Path) -> list[str]:
     """'N of M steps (..%) done' lines of a Snakemake log."""
     return [line for line in log.read_text().splitlines() if " steps (" in line]
@@ -176,9 +259,21 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--warm", nargs="+", choices=["off", "on"], default=["off", "on"])
     parser.add_argument("--synthetic", nargs="+", type=Path, metavar="SPEC")
+    parser.add_argument("--large-grid", type=int, metavar="N", help="trials in the grid")
+    parser.add_argument("--jobs", type=int, default=10, help="timed jobs per mode (--large-grid)")
     args = parser.parse_args()
     from report import write_section
 
+    if args.large_grid:
+        text = run_large_grid(args.large_grid, args.jobs)
+        print(text)
+        write_section(
+            "overhead-large-grid",
+            "Per-job trial lookup in a large grid (manifest against expanding the design)",
+            f"python benchmarks/job_overhead.py {' '.join(sys.argv[1:])}",
+            text,
+        )
+        return
     if args.synthetic:
         text = run_synthetic(args.synthetic, args.cores)
         print(text)

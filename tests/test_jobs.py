@@ -22,7 +22,7 @@ def spec_with(runs_per_job, **overrides):
 def test_design_batches_cover_every_trial_seed_once_in_order():
     spec = spec_with(3)  # 8 trials x 2 seeds = 16 trial-seeds
     trials = expand(spec)
-    batches = design_batches(spec, trials)
+    batches = design_batches(spec, [t.id for t in trials])
     assert list(batches) == [f"b{i}" for i in range(6)]
     assert [len(m) for m in batches.values()] == [3, 3, 3, 3, 3, 1]
     flat = [pair for members in batches.values() for pair in members]
@@ -32,7 +32,8 @@ def test_design_batches_cover_every_trial_seed_once_in_order():
 def test_batch_members_are_recomputed_from_the_spec(tmp_path):
     spec = spec_with(4)
     dirs = SweepDirs(tmp_path / "syn")
-    assert batch_members(spec, dirs, "b1") == design_batches(spec, expand(spec))["b1"]
+    ids = [t.id for t in expand(spec)]
+    assert batch_members(spec, dirs, "b1") == design_batches(spec, ids)["b1"]
     for bad in ("b9", "x1", "b1;rm", "r0_0"):
         with pytest.raises(SpecError, match="--batch"):
             batch_members(spec, dirs, bad)

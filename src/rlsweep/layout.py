@@ -31,3 +31,8 @@ class SweepDirs:
     @property
     def figures(self) -> Path:
         return self.root / "figures"
+
+    @property
+    def manifest(self) -> Path:
+        """The design's trial ids and params (rlsweep.manifest), written at DAG build."""
+        return self.root / "manifest.jsonl"

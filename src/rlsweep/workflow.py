@@ -21,6 +21,7 @@ from rlsweep.backends import TINY_MODEL_PATH, backend
 from rlsweep.design import expand
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
+from rlsweep.manifest import write_manifest
 from rlsweep.run.guard import check_finished_trials
 from rlsweep.run.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.spec import VALIDATED_ENV, Spec, load_spec, read_spec_text, spec_digest
@@ -58,7 +59,8 @@ class Sweep:
         """A grid or random design's training outputs: status files, or batch markers."""
         if not self.batched:
             return self.status_files()
-        return [self._marker(name) for name in design_batches(self.spec, list(self.trials))]
+        ids = [t.id for t in self.trials]
+        return [self._marker(name) for name in design_batches(self.spec, ids)]
 
     def lost_trial_results(self) -> list[str]:
         """Results deleted after objectives.csv was written (Snakemake would not redo them).
@@ -204,7 +206,9 @@ def load_sweep(
         check_finished_trials(dirs.root, spec.backend, allow_code_change=allow)
         if is_adaptive(spec):
             return Sweep(spec, path, (), dirs, Search(spec, dirs))
-        return Sweep(spec, path, tuple(expand(spec)), dirs)
+        trials = expand(spec)
+        write_manifest(spec, trials, dirs.manifest)  # jobs look their trial up here
+        return Sweep(spec, path, tuple(trials), dirs)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -25,14 +25,14 @@ from pathlib import Path
 
 from rlsweep.adaptive import Search
 from rlsweep.atomic import atomic_write_json
-from rlsweep.design import expand, find_trial
 from rlsweep.errors import RunError, SpecError
 from rlsweep.layout import SweepDirs
+from rlsweep.manifest import design_ids, find_trial
 from rlsweep.run.runner import process_usage, run_trial
 from rlsweep.search.methods import method
 from rlsweep.spec import Spec
 from rlsweep.tree import get_dotted
-from rlsweep.trial import Status, Trial, write_params
+from rlsweep.trial import Status, write_params
 
 _BATCH = re.compile(r"^(?:b(?P<i>[0-9]+)|r(?P<bracket>[0-9]+)_(?P<rung>[0-9]+)_(?P<j>[0-9]+))$")
 #: Snakemake wildcard constraint matching batch names
@@ -46,9 +46,9 @@ def named_batches(spec: Spec, trial_ids: list[str], prefix: str) -> dict[str, li
     return {f"{prefix}{i // size}": pairs[i : i + size] for i in range(0, len(pairs), size)}
 
 
-def design_batches(spec: Spec, trials: list[Trial]) -> dict[str, list[tuple[str, int]]]:
-    """Batches of a grid or random design: name -> its trial-seeds."""
-    return named_batches(spec, [t.id for t in trials], "b")
+def design_batches(spec: Spec, trial_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """Batches of a grid or random design (its trial ids in order): name -> its trial-seeds."""
+    return named_batches(spec, trial_ids, "b")
 
 
 def rung_batches(spec: Spec, trial_ids: list[str], bracket: int, rung: int) -> dict:
@@ -62,7 +62,7 @@ def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int
     if not match:
         raise SpecError("--batch", f"{name!r} is not a batch name (b<i> or r<bracket>_<rung>_<i>)")
     if match["i"] is not None:
-        batches = design_batches(spec, expand(spec))
+        batches = design_batches(spec, design_ids(spec, dirs.manifest))
     else:
         bracket, rung = int(match["bracket"]), int(match["rung"])
         ids = [t.id for _, t in Search(spec, dirs).rung_trials(bracket, rung)]
@@ -80,7 +80,7 @@ def train_seed(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: i
     """Train one trial-seed of a sweep (resolving its config, budget and warm start)."""
     out = Path(out) if out else dirs.seed(trial_id, seed)
     params_path = out.parent / "params.json"
-    trial = find_trial(spec, trial_id, params_path)
+    trial = find_trial(spec, trial_id, params_path, dirs.manifest)
     write_params(params_path, trial, spec.backend)
     print(f"training {trial.id} ({trial.label}) seed {seed} with {threads} thread(s)", flush=True)
     budget = get_dotted(trial.config, spec.search["fidelity"])
