@@ -212,8 +212,8 @@ def run_large_grid(n: int, jobs: int) -> str:
     return "\n".join(
         [
             f"A synthetic grid of {n} trials (four keys, {side} values each); the DAG build "
-            f"(validate, expand, write the manifest) took {build:.2f} s. Cold `rlsweep train` jobs, {jobs} each, "
-            "alternating:",
+            f"(validate, expand, write the manifest) took {build:.2f} s. "
+            f"Cold `rlsweep train` jobs, {jobs} each, alternating:",
             "",
             "| trial lookup | job wall, median (s) | min (s) | max (s) |",
             "|---|---|---|---|",
