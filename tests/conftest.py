@@ -75,3 +75,43 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [rlsweep_exe(), *args], capture_output=True, text=True, cwd=cwd, timeout=300
     )
+
+
+def unlisted_files(root: Path) -> list[str]:
+    """Files under a sweep's results directory that no SweepDirs path names (logs aside)."""
+    import re
+
+    from rlsweep.layout import SweepDirs
+
+    dirs = SweepDirs(Path("ROOT"))
+    named = [
+        dirs.seed("TRIAL", 0) / "FILE",
+        dirs.params("TRIAL"),
+        dirs.manifest,
+        dirs.snapshot,
+        dirs.batch_marker("BATCH"),
+        dirs.proposals(0),
+        dirs.rung(0, 0),
+        dirs.objectives,
+        dirs.best_config,
+        dirs.pareto,
+        dirs.tables / "FILE",
+        dirs.figures / "FILE",
+        dirs.confirm_plan,
+        dirs.confirm_seed("TRIAL", 0) / "FILE",
+        dirs.confirm_trial("TRIAL") / "params.json",
+        dirs.slot("SLOT", 0),
+    ]
+    holes = {"TRIAL": "[0-9a-f]{12}", "FILE": "[^/]+", "BATCH": "[^/]+", "SLOT": "[^/.]+"}
+    patterns = []
+    for path in named:
+        text = re.escape(str(path).removeprefix("ROOT/"))
+        for hole, regex in holes.items():
+            text = text.replace(hole, regex)
+        patterns.append(re.compile(re.sub(r"(?<=_)0", "-?[0-9]+", text)))
+    found = [str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()]
+    return [
+        name
+        for name in found
+        if not name.startswith("logs/") and not any(p.fullmatch(name) for p in patterns)
+    ]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake, synthetic_spec
+from conftest import REPO, run_snakemake, synthetic_spec, unlisted_files
 
 FIGURES = ("learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png")
 
@@ -85,6 +85,7 @@ def test_synthetic_sweep_runs_end_to_end_and_reruns_nothing(tmp_path, write_spec
     assert {r["trial_id"] for r in provenance["rows"]} == {t["trial_id"] for t in plan["trials"]}
     assert provenance["versions"]["snakemake"] and "commit" in provenance["git"]
     assert (root / "figures" / "test_curves.png").is_file()
+    assert unlisted_files(root) == []  # every file is one SweepDirs names
 
     # reproducible to the byte: a fresh run elsewhere gives identical tables
     other = tmp_path / "again"
@@ -210,6 +211,7 @@ def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_pat
     best = yaml.safe_load((tmp_path / "first" / "results" / name / "best_config.yaml").read_text())
     assert best["config"]["max_steps"] == 90
     assert (tmp_path / "first" / "results" / name / "figures" / "rungs.png").is_file()
+    assert unlisted_files(tmp_path / "first" / "results" / name) == []
 
 
 @pytest.mark.slow

@@ -77,10 +77,10 @@ class Search:
 
     # -- paths ------------------------------------------------------------
     def proposals_path(self, bracket: int) -> Path:
-        return self.dirs.root / "search" / f"bracket_{bracket}" / "proposals.json"
+        return self.dirs.proposals(bracket)
 
     def rung_path(self, bracket: int, rung: int) -> Path:
-        return self.dirs.root / "search" / f"bracket_{bracket}" / f"rung_{rung}.json"
+        return self.dirs.rung(bracket, rung)
 
     def last_rungs(self) -> list[str]:
         return [str(self.rung_path(i, len(b) - 1)) for i, b in enumerate(self.brackets)]

@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from rlsweep import __version__
 from rlsweep.errors import SpecError
 
 
@@ -209,14 +210,30 @@ def cmd_import(args) -> int:
     return 0
 
 
+#: subcommands that Snakemake's rules call (listed apart from the user's in --help)
+RULE_COMMANDS = frozenset(
+    {"train", "confirm", "train-batch", "aggregate", "best", "tables", "plot",
+     "plot-confirmation", "propose", "promote"}
+)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rlsweep", description="Sweeps for RL fine-tuning, run by Snakemake."
+        prog="rlsweep",
+        description="Sweeps for RL fine-tuning, run by Snakemake.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"rlsweep {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listed: dict[bool, list[tuple[str, str]]] = {False: [], True: []}
+
+    def command(name, help_):
+        """A subcommand; those in RULE_COMMANDS are listed apart, as Snakemake's."""
+        listed[name in RULE_COMMANDS].append((name, help_))
+        return sub.add_parser(name, description=help_)
 
     def with_spec(name, func, help_):
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = command(name, help_)
         p.add_argument("spec", help="sweep spec YAML")
         p.add_argument("--results", default="results", help="results root (default: results)")
         p.set_defaults(func=func)
@@ -256,9 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bracket", required=True, type=int)
     p.add_argument("--rung", required=True, type=int)
 
-    p = sub.add_parser(
-        "hyperband-schedule", help="print Hyperband brackets (hpbandster's arithmetic)"
-    )
+    p = command("hyperband-schedule", "print Hyperband brackets (hpbandster's arithmetic)")
     p.add_argument("--min-budget", type=float, required=True)
     p.add_argument("--max-budget", type=float, required=True)
     p.add_argument("--eta", type=float, default=3)
@@ -266,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="[[{n, budget}, ...], ...]")
     p.set_defaults(func=cmd_schedule)
 
-    p = sub.add_parser("import", help="turn a trlX, W&B or NeMo-RL sweep into a native spec")
+    p = command("import", "turn a trlX, W&B or NeMo-RL sweep into a native spec")
     p.add_argument("source", choices=["trlx", "wandb", "nemo-rl"])
     p.add_argument("file", help="the sweep file to import")
     p.add_argument("-o", "--output", required=True, help="where to write the native spec")
@@ -278,14 +293,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("status", help="done / running / failed / diverged / pending trials")
+    p = command("status", "done / running / failed / diverged / pending trials")
     p.add_argument("results_dir", help="a sweep's results directory, e.g. results/grpo_default")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("build-model", help="build the embedded tiny GPT-2 and tokenizer")
+    p = command("build-model", "build the embedded tiny GPT-2 and tokenizer")
     p.add_argument("out", help="directory to save_pretrained into")
     p.add_argument("--seed", type=int, default=0, help="initialisation seed")
     p.set_defaults(func=cmd_build_model)
+    parser.epilog = "\n\n".join(
+        heading + ":\n" + "\n".join(f"  {name:<20}{help_}" for name, help_ in listed[internal])
+        for internal, heading in (
+            (False, "commands"),
+            (True, "rule-internal commands (Snakemake's rules call these; see README)"),
+        )
+    )
     return parser
 
 

@@ -120,7 +120,7 @@ class MetricsLog:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.part")
+        self.tmp = self.path.with_name(f".{self.path.name}.part")  # layout.METRICS_PART
         self.tmp.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.tmp, "w")  # noqa: SIM115 (closed by close(): rows stream in)
         self.rows = 0

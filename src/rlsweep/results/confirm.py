@@ -42,7 +42,7 @@ def role_name(slot: str) -> str:
 
 
 def plan_path(dirs: SweepDirs) -> Path:
-    return dirs.root / "confirm" / "plan.json"
+    return dirs.confirm_plan
 
 
 def baseline_trial(spec: Spec) -> Trial:
@@ -79,7 +79,7 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
         if trial.id in seen:  # e.g. the best config is the baseline: train it once
             seen[trial.id]["role"] += f" = {role_name(slot)}"
             continue
-        write_params(dirs.root / "confirm" / trial.id / "params.json", trial, spec.backend)
+        write_params(dirs.confirm_trial(trial.id) / "params.json", trial, spec.backend)
         rows.append(
             {
                 "role": role_name(slot),
@@ -111,11 +111,11 @@ def slots(spec: Spec) -> list[str]:
 
 
 def slot_path(root: Path | str, slot: str, seed: int | str) -> str:
-    return f"{root}/confirm/slots/{slot}.seed_{seed}.json"
+    return SweepDirs(Path(root)).slot(slot, seed)
 
 
 def _seed_dir(dirs: SweepDirs, trial_id: str, seed: int) -> Path:
-    return dirs.root / "confirm" / trial_id / f"seed_{seed}"
+    return dirs.confirm_seed(trial_id, seed)
 
 
 def confirmed_seed_dir(dirs: SweepDirs, entry: dict, seed: int) -> Path:

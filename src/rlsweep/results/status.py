@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from rlsweep.errors import SpecError
-from rlsweep.layout import SweepDirs
+from rlsweep.layout import METRICS_PART, SweepDirs
 
 #: a partial metrics file touched this recently belongs to a running job
 RUNNING_WINDOW_S = 120
@@ -36,7 +36,7 @@ def seed_state(seed_dir: Path) -> tuple[str, str]:
             return "corrupt", str(exc)
         state = "done" if status["status"] == "ok" else status["status"]
         return state, status.get("reason", "")
-    partial = seed_dir / ".metrics.jsonl.part"
+    partial = seed_dir / METRICS_PART
     if partial.is_file() and time.time() - partial.stat().st_mtime < RUNNING_WINDOW_S:
         return "running", ""
     failure = seed_dir / "failure.json"
@@ -76,7 +76,7 @@ def expected_trial_seeds(spec, dirs: SweepDirs) -> list[tuple[str, str, int]]:
 def report(root: Path) -> tuple[str, int]:
     from rlsweep.spec import parse_spec
 
-    snapshot = root / "sweep.json"
+    snapshot = SweepDirs(root).snapshot
     if not snapshot.is_file():
         raise SpecError(
             str(root),

@@ -127,9 +127,9 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
 
     rows = []
     for entry in read_plan(dirs):
-        config = json.loads(
-            (dirs.root / "confirm" / entry["trial_id"] / "params.json").read_text()
-        )["config"]
+        config = json.loads((dirs.confirm_trial(entry["trial_id"]) / "params.json").read_text())[
+            "config"
+        ]
         rows.append(
             {
                 "role": entry["role"],
@@ -175,7 +175,7 @@ def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
 
     from rlsweep.results.aggregate import pareto_front, read_objectives
 
-    out = dirs.root / "tables"
+    out = dirs.tables
     rows = confirm_rows(spec, dirs)
     markdown, latex = render(spec, rows)
     paths = [
@@ -183,7 +183,7 @@ def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
         out / "results.md",
         out / "results.tex",
         out / "provenance.json",
-        dirs.root / "pareto.csv",
+        dirs.pareto,
     ]
     atomic_write_text(paths[0], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[1], markdown)

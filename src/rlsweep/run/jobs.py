@@ -73,7 +73,7 @@ def batch_members(spec: Spec, dirs: SweepDirs, name: str) -> list[tuple[str, int
 
 
 def batch_marker(dirs: SweepDirs, name: str) -> Path:
-    return dirs.root / "batches" / f"{name}.json"
+    return dirs.batch_marker(name)
 
 
 def train_seed(spec: Spec, dirs: SweepDirs, trial_id: str, seed: int, threads: int, out=None):
@@ -170,7 +170,7 @@ def release_memory() -> None:
 
 def write_snapshot(spec: Spec, dirs: SweepDirs) -> None:
     """results/<name>/sweep.json: the spec this sweep runs, so `rlsweep status` needs no path."""
-    path = dirs.root / "sweep.json"
+    path = dirs.snapshot
     record = {"spec_path": spec.source, "spec_hash": spec.spec_hash, "spec": spec.raw}
     if not path.is_file() or json.loads(path.read_text()) != record:
         atomic_write_json(path, record, sort_keys=False)  # key order drives random draws
