@@ -41,8 +41,10 @@ class Status(str, Enum):
     FAILED = "failed"
     #: not finished (or not started)
     PENDING = "pending"
-    #: started and not finished, per its job's lock (rlsweep status)
+    #: training now: its partial metrics file was written to recently (rlsweep status)
     RUNNING = "running"
+    #: finished, but its files changed since (truncated or lost metrics, unreadable status)
+    CORRUPT = "corrupt"
 
 
 @dataclass(frozen=True)

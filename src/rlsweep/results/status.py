@@ -13,38 +13,41 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from rlsweep.errors import SpecError
+from rlsweep.errors import RunError, SpecError
 from rlsweep.layout import METRICS_PART, SweepDirs
+from rlsweep.rows import check_intact
+from rlsweep.trial import Status
 
 #: a partial metrics file touched this recently belongs to a running job
 RUNNING_WINDOW_S = 120
 
 
-def seed_state(seed_dir: Path) -> tuple[str, str]:
+#: how the report names each state (a finished ok trial-seed is "done")
+SHOWN = {Status.OK: "done"}
+
+
+def seed_state(seed_dir: Path) -> tuple[Status, str]:
     """(state, reason) of one trial-seed directory."""
     status_path = seed_dir / "status.json"
     if status_path.is_file():
         try:
             status = json.loads(status_path.read_text())
         except json.JSONDecodeError:
-            return "corrupt", f"unreadable {status_path}: delete it and run the sweep again"
-        from rlsweep.rows import check_intact
-
+            return Status.CORRUPT, f"unreadable {status_path}: delete it and run the sweep again"
         try:
             check_intact(seed_dir, status)
-        except SpecError as exc:
-            return "corrupt", str(exc)
-        state = "done" if status["status"] == "ok" else status["status"]
-        return state, status.get("reason", "")
+        except RunError as exc:
+            return Status.CORRUPT, str(exc)
+        return Status(status["status"]), status.get("reason", "")
     partial = seed_dir / METRICS_PART
     if partial.is_file() and time.time() - partial.stat().st_mtime < RUNNING_WINDOW_S:
-        return "running", ""
+        return Status.RUNNING, ""
     failure = seed_dir / "failure.json"
     if failure.is_file():
-        return "failed", json.loads(failure.read_text()).get("reason", "")
+        return Status.FAILED, json.loads(failure.read_text()).get("reason", "")
     if partial.is_file():
-        return "failed", "stopped mid-training (killed or node lost)"
-    return "pending", ""
+        return Status.FAILED, "stopped mid-training (killed or node lost)"
+    return Status.PENDING, ""
 
 
 def expected_trial_seeds(spec, dirs: SweepDirs) -> list[tuple[str, str, int]]:
@@ -89,7 +92,7 @@ def report(root: Path) -> tuple[str, int]:
     rows = []
     for trial_id, label, seed in expected_trial_seeds(spec, dirs):
         state, reason = seed_state(dirs.seed(trial_id, seed))
-        rows.append((state, trial_id, label, seed, reason))
+        rows.append((SHOWN.get(state, state.value), trial_id, label, seed, reason))
     counts = Counter(r[0] for r in rows)
     order = ("done", "diverged", "running", "failed", "corrupt", "pending")
     lines = [
