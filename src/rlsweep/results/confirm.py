@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 from rlsweep.atomic import atomic_write_json
-from rlsweep.errors import SpecError
+from rlsweep.errors import RunError
 from rlsweep.layout import SweepDirs
 from rlsweep.results.aggregate import ranked_candidates, read_objectives, sweep_trials
 from rlsweep.spec import Spec
@@ -123,7 +123,7 @@ def confirmed_seed_dir(dirs: SweepDirs, entry: dict, seed: int) -> Path:
     path = _seed_dir(dirs, entry["trial_id"], seed)
     if not (path / "status.json").is_file():
         pointer = slot_path(dirs.root, entry["slot"], seed)
-        raise SpecError(
+        raise RunError(
             "confirm",
             f"{path}/status.json is missing; delete {pointer} (or run snakemake with "
             "--forcerun confirm_slot) to train it again",
