@@ -1,6 +1,6 @@
 """The schema's documented defaults are the ones the code applies."""
 
-from rlsweep.search.proposers import BOHB_DEFAULTS
+from rlsweep.search.methods import METHODS
 from rlsweep.spec import SEARCH_DEFAULTS, parse_spec, schema
 
 from conftest import synthetic_spec
@@ -14,8 +14,11 @@ def test_search_defaults_match():
     search = schema()["properties"]["search"]
     for key, value in defaults(search).items():
         assert SEARCH_DEFAULTS[key] == value, key
-    for key, value in defaults(search["properties"]["bohb"]).items():
-        assert BOHB_DEFAULTS[key] == value, key
+    for method in METHODS.values():  # each method's own options block
+        if method.options_key:
+            block = search["properties"][method.options_key]
+            for key, value in defaults(block).items():
+                assert method.option_defaults[key] == value, (method.name, key)
 
 
 def test_top_level_defaults_match_what_a_minimal_spec_gets():

@@ -15,7 +15,14 @@ from difflib import get_close_matches
 
 from rlsweep.errors import SpecError
 from rlsweep.search.encoding import check_mappable
-from rlsweep.search.proposers import Proposer, propose_kde, propose_random, propose_tpe
+from rlsweep.search.proposers import (
+    BOHB_DEFAULTS,
+    TPE_DEFAULTS,
+    Proposer,
+    propose_kde,
+    propose_random,
+    propose_tpe,
+)
 
 #: how a method's trials get budgets
 STATIC = "static"  # a design expanded up front (grid, random): every trial at base settings
@@ -78,6 +85,7 @@ METHODS: dict[str, Method] = {
             uses_history=True,
             model_based=True,
             options_key="bohb",
+            option_defaults=BOHB_DEFAULTS,
         ),
         Method(
             "tpe",
@@ -87,6 +95,7 @@ METHODS: dict[str, Method] = {
             uses_history=True,
             model_based=True,
             options_key="tpe",
+            option_defaults=TPE_DEFAULTS,
         ),
         Method(
             "tpe_hyperband",
@@ -96,6 +105,7 @@ METHODS: dict[str, Method] = {
             uses_history=True,
             model_based=True,
             options_key="tpe",
+            option_defaults=TPE_DEFAULTS,
         ),
     )
 }

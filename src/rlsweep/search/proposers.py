@@ -75,6 +75,10 @@ BOHB_DEFAULTS = {
 }
 
 
+#: options of the TPE proposer that have a fixed default (the rest default from the space)
+TPE_DEFAULTS = {"multivariate": True}
+
+
 def propose_kde(
     parameters: tuple[Parameter, ...],
     n: int,
@@ -138,7 +142,7 @@ def propose_tpe(
             seed=derived_seed(seed, bracket),
             n_startup_trials=startup,
             constant_liar=True,
-            multivariate=bool(options.get("multivariate", True)),
+            multivariate=bool({**TPE_DEFAULTS, **options}["multivariate"]),
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for result in usable:
