@@ -54,6 +54,11 @@ def _has_rungs(spec: Spec) -> bool:
     return is_adaptive(spec) and method(spec.search["method"]).multi_fidelity
 
 
+def _from_table(plot: Callable) -> Callable[[FigureData, Path], None]:
+    """``draw(data, path)`` of a plot drawn from the spec and objectives.csv alone."""
+    return lambda data, path: plot(data.spec, data.table, path)
+
+
 def _parallel(data: FigureData, path: Path) -> None:
     """Comparable ok trials (largest budget) and every trial that did not finish ok."""
     table = data.table
@@ -71,12 +76,12 @@ FIGURES: list[Figure] = [
     Figure(
         "objective_vs_parameters.png",
         "the objective against each swept parameter",
-        lambda d, path: plots.plot_objective_vs_parameters(d.spec, d.table, path),
+        _from_table(plots.plot_objective_vs_parameters),
     ),
     Figure(
         "reward_vs_kl.png",
         "final reward against the maximum KL to the initial policy",
-        lambda d, path: plots.plot_reward_vs_kl(d.spec, d.table, path),
+        _from_table(plots.plot_reward_vs_kl),
     ),
     Figure(
         "parallel_coordinates.png",
@@ -86,17 +91,17 @@ FIGURES: list[Figure] = [
     Figure(
         "importance.png",
         "fANOVA parameter importance (Optuna)",
-        lambda d, path: plots.plot_importance(d.spec, d.table, path),
+        _from_table(plots.plot_importance),
     ),
     Figure(
         "pareto.png",
         "the Pareto front of the objective against the first secondary objective (or KL)",
-        lambda d, path: plots.plot_pareto(d.spec, d.table, path),
+        _from_table(plots.plot_pareto),
     ),
     Figure(
         "anytime.png",
         "the anytime best objective against training steps spent",
-        lambda d, path: plots.plot_anytime(d.spec, d.table, path),
+        _from_table(plots.plot_anytime),
     ),
     Figure(
         "rungs.png",
