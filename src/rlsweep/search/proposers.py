@@ -44,7 +44,7 @@ class Proposer(Protocol):
     """One signature for every proposer: ``n`` new configs for a bracket starting at ``budget``.
 
     A proposer is a pure function of its arguments: the same history, seed and
-    bracket give the same proposals (tests/test_methods.py checks every method).
+    bracket give the same proposals (tests/test_registries.py checks every method).
     """
 
     def __call__(
