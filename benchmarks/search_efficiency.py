@@ -2,11 +2,12 @@
 
 Every method gets the same compute: the training steps of one full Hyperband
 round over budgets 1..81 (eta 3), counting every trial-seed. Ours run through
-the same file-based code the Snakemake checkpoints call (Search.propose,
-run_trial, Search.promote), without Snakemake; Optuna runs TPESampler with
-HyperbandPruner and RandomSampler on the same curves, reporting the objective
-so far at every step. The incumbent of each run is scored on 10 fresh seeds at
-the full budget (true quality, not the noisy value the search saw).
+rlsweep.api.run_search, the same file-based code the Snakemake checkpoints
+call (Search.propose, run_trial, Search.promote) without Snakemake; Optuna
+runs TPESampler with HyperbandPruner and RandomSampler on the same curves,
+reporting the objective so far at every step. The incumbent of each run is
+scored on 10 fresh seeds at the full budget (true quality, not the noisy
+value the search saw).
 
     python benchmarks/search_efficiency.py [--meta-seeds 30] [--mislead] [--rounds K]
         [--workers W] [--ray N]
@@ -29,12 +30,11 @@ a space where a good config is rarer for random search to draw.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import statistics
-import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -44,12 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rlsweep.adaptive import Search
+from rlsweep.api import run_search
 from rlsweep.backends.synthetic import curve
-from rlsweep.layout import SweepDirs
 from rlsweep.metrics.curves import seed_objectives
-from rlsweep.run.runner import run_trial
-from rlsweep.spec import parse_spec
 
 MIN_B, MAX_B, ETA = 1, 81, 3
 TUNE = (0, 1)
@@ -134,7 +131,7 @@ def run_ours(
     limit: float,
     drop: bool = False,
 ) -> list[tuple]:
-    """(compute, incumbent params) after each full-budget result."""
+    """(compute, incumbent params) after each full-budget result (run_search's incumbents)."""
     doc = {
         "name": "bench",
         "backend": problem.backend,
@@ -147,7 +144,7 @@ def run_ours(
             "eta": problem.eta,
             "seed": meta_seed,
             # two rounds of brackets per round of compute (dropped rungs make brackets
-            # cheaper); the loop below stops at the compute limit
+            # cheaper); the search stops at the compute limit
             "iterations": 10 * max(1, math.ceil(limit / hyperband_compute(problem))),
             "drop_misleading_rungs": drop,
         },
@@ -164,29 +161,10 @@ def run_ours(
             "seed": meta_seed,
             "iterations": 400,
         }
-    spec = parse_spec(doc)
-    history, spent, best = [], 0.0, (None, None)
-    seeds = problem.tune
-    with tempfile.TemporaryDirectory() as tmp:
-        search = Search(spec, SweepDirs(Path(tmp) / "bench"))
-        for bracket, rungs in enumerate(search.brackets):
-            search.propose(bracket)
-            for rung in range(len(rungs)):
-                for _, trial in search.rung_trials(bracket, rung):
-                    steps = trial.config["max_steps"]
-                    if spent + steps * len(seeds) > limit:
-                        return history
-                    for seed in seeds:
-                        run_trial(trial, problem.backend, seed, search.dirs.seed(trial.id, seed))
-                    spent += steps * len(seeds)
-                path, _ = search.promote(bracket, rung)
-                if rungs[rung].budget == problem.max_b:
-                    for t in json.loads(path.read_text())["trials"]:
-                        if t["loss"] is not None and (best[0] is None or t["loss"] < best[0]):
-                            best = (t["loss"], t["params"])
-                    if best[1] is not None:
-                        history.append((spent, best[1]))
-    return history
+    with warnings.catch_warnings():  # "low budgets mislead" is what --mislead measures
+        warnings.simplefilter("ignore")
+        # the spec's backend trains each trial-seed, as a workflow job would
+        return list(run_search(doc, compute_limit=limit).incumbents)
 
 
 def suggest(trial, space_: dict) -> dict:
