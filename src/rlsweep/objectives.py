@@ -55,12 +55,21 @@ OBJECTIVE_TABLE: tuple[Objective, ...] = (
         "wall_time_s", "min", "trainer wall time (s)",
         "last logged wall_time_s (trainer time; simulated for the synthetic backend)",
     ),
+    Objective(
+        "eval_reward", "max", "held-out reward (mean of last 10% of evaluations)",
+        "mean eval_reward (reward of completions sampled on held-out prompts) over the last "
+        "10% of the rows that log it; empty without a test split",
+    ),
+    Objective(
+        "reward_gap", "min", "training minus held-out reward",
+        "final_reward - eval_reward: a reward-hacking and overfitting proxy",
+    ),
 )  # fmt: skip
 
 #: name -> Objective, in table order (the columns of objectives.csv)
 OBJECTIVES: dict[str, Objective] = {o.name: o for o in OBJECTIVE_TABLE}
 #: the logged keys the objectives read (besides a spec's extra metrics)
-OBJECTIVE_KEYS = ("step", "reward", "kl_ref", "kl", "wall_time_s")
+OBJECTIVE_KEYS = ("step", "reward", "kl_ref", "kl", "wall_time_s", "eval_reward")
 
 
 def direction(name: str, metric: str | None = None, mode: str | None = None) -> str:

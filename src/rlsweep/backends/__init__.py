@@ -46,7 +46,9 @@ class BackendInfo:
     #: further modules whose code determines a trial's numbers (see rlsweep.run.guard)
     code_modules: tuple = ()
     #: "module:function" of config -> str, more of what determines a trial's numbers
+    #: (e.g. the user's program or reward files), and the config keys it reads
     fingerprint: str | None = None
+    fingerprint_keys: tuple = ()
     #: "module:function" of (doc, base, known setting names): backend-specific spec checks;
     #: it may complete ``base`` (the command backend adds the command)
     check: str | None = None
@@ -134,20 +136,39 @@ SYNTHETIC_DEFAULTS = {
 
 
 #: the shared code of the trl backends
-TRL_CODE = ("rlsweep.backends.trl_common", "rlsweep.backends.online", "rlsweep.backends.tiny")
+TRL_CODE = ("rlsweep.backends.trl_common", "rlsweep.backends.online", "rlsweep.backends.tiny",
+            "rlsweep.backends.trl_inputs")  # fmt: skip
 #: what a warm worker imports for the trl backends (torch, transformers, trl, our code)
 TRL_PRELOAD = ("datasets", "torch", "transformers", "trl", "transformers.models.gpt2.modeling_gpt2",
                "rlsweep.backends.dpo", "rlsweep.backends.online")  # fmt: skip
 
 
-def _trl_backend(name: str, config_class: str, summary: str, defaults: dict) -> BackendInfo:
-    """A trl trainer on the embedded model: its config's fields plus our model/task keys."""
+#: what a trial trains on, in trl's names (rlsweep.backends.trl_inputs.INPUT_KEYS)
+TRL_INPUT_KEYS = frozenset({"model_name_or_path", "model_revision", "dtype",
+    "attn_implementation", "dataset_name", "dataset_config", "dataset_train_split",
+    "dataset_test_split", "reward_funcs"})  # fmt: skip
+
+
+def _trl_backend(
+    name: str, config_class: str, summary: str, defaults: dict, users_data: bool = False
+) -> BackendInfo:
+    """A trl trainer: its config's fields plus our model/task keys (and trl's input names)."""
+    inputs = (
+        {
+            "own_keys": frozenset({"model", "task", "kl_every"}) | TRL_INPUT_KEYS,
+            "check": "rlsweep.backends.trl_inputs:check_spec",
+            "fingerprint": "rlsweep.backends.trl_inputs:inputs_fingerprint",
+            "fingerprint_keys": ("reward_funcs",),
+        }
+        if users_data
+        else {"own_keys": frozenset({"model", "task", "kl_every"})}
+    )
     return BackendInfo(
         name=name,
         module=f"rlsweep.backends.{name}",
         summary=summary,
         defaults=defaults,
-        own_keys=frozenset({"model", "task", "kl_every"}),
+        **inputs,
         config_class=config_class,
         needs_tiny_model=True,
         resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
@@ -161,10 +182,18 @@ def _trl_backend(name: str, config_class: str, summary: str, defaults: dict) -> 
 
 BACKENDS: dict[str, BackendInfo] = {
     "grpo": _trl_backend(
-        "grpo", "GRPOConfig", "trl GRPOTrainer on the embedded tiny model and task", GRPO_DEFAULTS
+        "grpo",
+        "GRPOConfig",
+        "trl GRPOTrainer on your model, dataset and rewards, or the embedded tiny task",
+        GRPO_DEFAULTS,
+        users_data=True,
     ),
     "rloo": _trl_backend(
-        "rloo", "RLOOConfig", "trl RLOOTrainer on the embedded tiny model and task", RLOO_DEFAULTS
+        "rloo",
+        "RLOOConfig",
+        "trl RLOOTrainer on your model, dataset and rewards, or the embedded tiny task",
+        RLOO_DEFAULTS,
+        users_data=True,
     ),
     "dpo": _trl_backend(
         "dpo", "DPOConfig", "trl DPOTrainer on synthetic preference pairs of the task", DPO_DEFAULTS
@@ -187,6 +216,7 @@ BACKENDS: dict[str, BackendInfo] = {
         any_metric=True,
         can_resume=False,
         fingerprint="rlsweep.backends.command:command_fingerprint",
+        fingerprint_keys=("command",),
         check="rlsweep.backends.command:check_spec",
         versions=("rlsweep", "torch", "trl", "transformers"),
     ),

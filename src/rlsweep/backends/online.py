@@ -1,7 +1,9 @@
-"""Online RL with trl (GRPOTrainer, RLOOTrainer) on the embedded tiny task.
+"""Online RL with trl (GRPOTrainer, RLOOTrainer): the embedded task, or the user's data.
 
-Any field of the trainer's config can be set in ``base`` or swept; the
-reward is the task's pattern reward of each sampled completion.
+Any field of the trainer's config can be set in ``base`` or swept. On the
+embedded task the reward is its pattern reward; with ``dataset_name`` the
+prompts come from the dataset and the rewards from ``reward_funcs``
+(rlsweep.backends.trl_inputs).
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ def train_online(ctx: TrainContext, algorithm: str) -> None:
     def pattern_reward(completions, **_):
         return prepared.task_reward(completions)
 
+    if prepared.task is None:  # the user's dataset and reward functions
+        reward_funcs, train_dataset = prepared.reward_funcs, prepared.train_rows
+    else:
+        reward_funcs = pattern_reward
+        train_dataset = Dataset.from_dict({"prompt": prepared.train_prompts()})
     trainer = trainer_class(
         model=prepared.model,
-        reward_funcs=pattern_reward,
+        reward_funcs=reward_funcs,
         args=config_class(**trainer_args(ctx, prepared)),
-        train_dataset=Dataset.from_dict({"prompt": prepared.train_prompts()}),
+        train_dataset=train_dataset,
         processing_class=prepared.tokenizer,
         callbacks=[metrics_callback(ctx, prepared)],
     )

@@ -1,4 +1,4 @@
-"""What every trl backend shares: the tiny task, warm-start resume, metrics logging, KL.
+"""What every trl backend shares: model and data (embedded task or the user's), resume, metrics, KL.
 
 KL stability is an objective for every trial, but trl logs ``kl`` only when
 beta > 0 (and DPO not at all), so every ``kl_every`` steps we measure the
@@ -12,10 +12,11 @@ sampled completions, so every sweep shares the objective vocabulary.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass
 
-from rlsweep.backends import tiny
+from rlsweep.backends import tiny, trl_inputs
 from rlsweep.trial import TrainContext, resumed_rows
 
 #: the run summary row trl logs at the end (train_runtime...) is not a step
@@ -29,11 +30,19 @@ class Setup:
     tokenizer: object
     model: object
     reference: object
-    task: dict
+    #: the embedded task's settings, or None when the trial trains on a dataset
+    task: dict | None
     length: int
+    #: prompts sampled for kl_ref (and the held-out reward), as text
     eval_prompts: list
     checkpoint: str | None
     started: float
+    #: the user's reward functions and their weights (a dataset's trial)
+    reward_funcs: list | None = None
+    reward_weights: list | None = None
+    #: the dataset's training rows, and held-out rows (its test split) or None
+    train_rows: object = None
+    eval_rows: list | None = None
 
     def task_reward(self, completions) -> list[float]:
         target = str(self.task["target"])
@@ -43,9 +52,36 @@ class Setup:
         task = self.task
         return tiny.prompts(int(task["num_prompts"]), int(task["prompt_length"]), task["seed"])
 
+    @property
+    def held_out(self) -> bool:
+        """Whether eval_prompts are a test split (so their reward is logged as eval_reward)."""
+        return self.eval_rows is not None
+
+    def eval_reward(self, completions: list[str]) -> tuple[float, dict]:
+        """Weighted mean reward of held-out completions, and each function's mean (trl's way)."""
+        rows = self.eval_rows
+        columns = {k: [r[k] for r in rows] for k in rows[0] if k != "prompt"}
+        prompts = [r["prompt"] for r in rows]
+        conversational = not isinstance(prompts[0], str)
+        shown = (
+            [[{"role": "assistant", "content": c}] for c in completions]
+            if conversational
+            else completions
+        )
+        weights = self.reward_weights or [1.0] * len(self.reward_funcs)
+        total, each = [0.0] * len(completions), {}
+        for func, weight in zip(self.reward_funcs, weights, strict=True):
+            values = [
+                math.nan if v is None else float(v)
+                for v in func(prompts=prompts, completions=shown, **columns)
+            ]
+            each[getattr(func, "__name__", "reward")] = sum(values) / len(values)
+            total = [t + weight * v for t, v in zip(total, values, strict=True)]
+        return sum(total) / len(total), each
+
 
 def setup(ctx: TrainContext) -> Setup:
-    """Load the tiny model twice (policy, frozen reference) and prepare a warm start."""
+    """Load the model twice (policy, frozen reference), the data, and prepare a warm start."""
     import torch
 
     torch.set_num_threads(ctx.threads)
@@ -53,10 +89,14 @@ def setup(ctx: TrainContext) -> Setup:
 
     config = copy.deepcopy(ctx.config)
     model_path = config.pop("model")["path"]
+    model_path = config.pop("model_name_or_path", None) or model_path
     task = config.pop("task")
     config.pop("kl_every")
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path)
+    inputs = {key: config.pop(key) for key in trl_inputs.INPUT_KEYS if key in config}
+    kwargs = trl_inputs.model_kwargs({**inputs, **config})
+    tokenizer_kwargs = {k: v for k, v in kwargs.items() if k in ("revision", "trust_remote_code")}
+    tokenizer = AutoTokenizer.from_pretrained(model_path, **tokenizer_kwargs)
+    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     reference = copy.deepcopy(model).eval()
     checkpoint, earlier = None, []
     if ctx.resume_from is not None:  # warm start from the same config one rung lower
@@ -73,19 +113,46 @@ def setup(ctx: TrainContext) -> Setup:
         ctx.info["resumed_from"] = checkpoint
     ctx.info["steps_trained"] = int(config["max_steps"]) - (earlier[-1]["step"] if earlier else 0)
     wall_offset = float(earlier[-1].get("wall_time_s", 0.0)) if earlier else 0.0
+    started = time.perf_counter() - wall_offset
+    if trl_inputs.uses_dataset(inputs):
+        return _dataset_setup(config, tokenizer, model, reference, inputs, checkpoint, started)
     length = int(config.get("max_completion_length") or task.get("completion_length", 8))
     eval_prompts = tiny.prompts(EVAL_PROMPTS, int(task["prompt_length"]), int(task["seed"]) + 1)
+    return Setup(
+        config, tokenizer, model, reference, task, length, eval_prompts, checkpoint, started
+    )
+
+
+def _dataset_setup(config, tokenizer, model, reference, inputs, checkpoint, started) -> Setup:
+    """A trial on the user's dataset and reward functions (trl's names, trl's formats)."""
+    train, test = trl_inputs.load_splits(inputs)
+    tokenizer.padding_side = "left"  # prompts are generated from, as trl's trainers do
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    held = list(test.select(range(min(EVAL_PROMPTS, len(test))))) if test is not None else None
+    sample = held or list(train.select(range(min(EVAL_PROMPTS, len(train)))))
     return Setup(
         config,
         tokenizer,
         model,
         reference,
-        task,
-        length,
-        eval_prompts,
+        None,
+        int(config.get("max_completion_length") or 256),
+        [prompt_text(tokenizer, row["prompt"]) for row in sample],
         checkpoint,
-        time.perf_counter() - wall_offset,
+        started,
+        reward_funcs=trl_inputs.load_reward_funcs(inputs),
+        reward_weights=config.get("reward_weights"),
+        train_rows=train,
+        eval_rows=held,
     )
+
+
+def prompt_text(tokenizer, prompt) -> str:
+    """A prompt as the model sees it: standard text, or a conversation through its chat template."""
+    if isinstance(prompt, str):
+        return prompt
+    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
 
 def trainer_args(ctx: TrainContext, setup_: Setup) -> dict:
@@ -127,10 +194,13 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
                 return
             row = {"step": state.global_step, **logs}
             if state.global_step in pending:
-                kl, reward = pending.pop(state.global_step)
+                kl, reward, each = pending.pop(state.global_step)
                 row["kl_ref"] = kl
                 if log_task_reward:
                     row["reward"] = reward
+                if setup_.held_out:
+                    row["eval_reward"] = reward
+                    row.update({f"eval_rewards/{name}/mean": v for name, v in each.items()})
             row["wall_time_s"] = round(time.perf_counter() - setup_.started, 4)
             ctx.log.log(row)
             if ctx.log.diverged_reason:
@@ -139,8 +209,8 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
     return LogToMetrics()
 
 
-def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float]:
-    """(mean per-token KL(policy || initial model), mean task reward) on held-out samples."""
+def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float, dict]:
+    """(mean per-token KL(policy || initial model), mean reward, each function's) on samples."""
     import torch
 
     tokenizer, reference = setup_.tokenizer, setup_.reference
@@ -165,5 +235,10 @@ def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float]:
         kl = float((per_token * keep).sum() / keep.sum().clamp(min=1))
         texts = tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
     model.train(was_training)
+    if setup_.held_out:
+        reward, each = setup_.eval_reward(texts)
+        return kl, reward, each
+    if setup_.task is None:  # a dataset without a test split: KL only
+        return kl, math.nan, {}
     rewards = setup_.task_reward(texts)
-    return kl, sum(rewards) / len(rewards)
+    return kl, sum(rewards) / len(rewards), {}

@@ -11,7 +11,9 @@ Definitions (per seed, then averaged over seeds unless said otherwise):
   against the initial model, logged for every trial) when present, else the
   trainer's ``kl``; kl_max is the max over seeds;
 - wall_time_s: last logged ``wall_time_s`` (trainer time, simulated for the
-  synthetic backend).
+  synthetic backend);
+- eval_reward: mean ``eval_reward`` (reward on held-out prompts) over the last
+  10% of the rows that log it; reward_gap: final_reward - eval_reward.
 
 A trial with any diverged seed is ``diverged``: its objectives stay as
 computed (often NaN) and ranking puts it last.
@@ -85,6 +87,7 @@ def objective_series(series_of: Callable[[str], Series], extra: tuple[str, ...] 
         "reward": series_of("reward"),
         "kl": kl,
         "wall_time_s": series_of("wall_time_s"),
+        "eval_reward": series_of("eval_reward"),
         "extra": {key: series_of(key) for key in extra},
     }
 
@@ -116,7 +119,9 @@ def _objectives(segments: Callable[[str], Segments], extra: dict[str, Segments])
         "kl_mean": kl.mean(),
         "kl_max": kl.reduce(np.maximum),
         "wall_time_s": segments("wall_time_s").last(),
+        "eval_reward": segments("eval_reward").tail_mean(),
     }
+    columns["reward_gap"] = columns["final_reward"] - columns["eval_reward"]
     columns.update({key: values.tail_mean() for key, values in extra.items()})
     return _rows(columns)
 

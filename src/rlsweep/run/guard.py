@@ -37,14 +37,17 @@ def code_fingerprint(backend: str, config: dict | None = None) -> str:
     parts = [__version__, _module_digest(info.module)]
     parts += [_module_digest(m) for m in (*info.code_modules, *CORE_MODULES)]
     if info.fingerprint and config is not None:
-        parts.append(info.hook("fingerprint")(config))
+        extra = info.hook("fingerprint")(config)
+        if extra:  # a config that names no program or reward file adds nothing
+            parts.append(extra)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def check_finished_trials(root: Path, backend: str, allow_code_change: bool = False) -> int:
     """Raise RunError if any finished trial under ``root`` was trained by other code."""
     checked, expected = 0, {}
-    reads_config = backend_info(backend).fingerprint is not None
+    info = backend_info(backend)
+    reads_config = info.fingerprint is not None
     for status_path in sorted(Path(root).glob("trials/*/seed_*/status.json")):
         try:
             status = json.loads(status_path.read_text())
@@ -55,7 +58,7 @@ def check_finished_trials(root: Path, backend: str, allow_code_change: bool = Fa
         if reads_config:  # only a backend with a config fingerprint reads the config
             params = status_path.parent.parent / "params.json"
             config = json.loads(params.read_text())["config"] if params.is_file() else None
-        key = json.dumps(config and config.get("command"))
+        key = json.dumps(config and [config.get(k) for k in info.fingerprint_keys])
         if key not in expected:  # one fingerprint per distinct command, not per trial-seed
             expected[key] = code_fingerprint(backend, config)
         if recorded and recorded != expected[key] and not allow_code_change:

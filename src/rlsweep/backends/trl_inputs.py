@@ -1,0 +1,232 @@
+"""What a trl trial trains on, in trl's own names: the model, the dataset, the reward functions.
+
+trl users describe a run with ``model_name_or_path``, ``dataset_name`` and
+``reward_funcs`` (trl/scripts/grpo.py: ModelConfig, GRPOScriptArguments); the
+grpo and rloo backends take those names in ``base`` (or swept). Without
+``dataset_name`` a trial trains on the embedded task (the tiny model's
+pattern prompts and reward), as before.
+
+A reward function is named as trl names it, a registry name
+(``accuracy_reward``) or a dotted import path (``my_lib.rewards.fn``, resolved
+against the sweep's working directory), or as ``path/to/file.py:fn`` (the
+verl/OpenRLHF form, relative to the same directory). The source file of each
+is part of the trial's code fingerprint (rlsweep.run.guard), so an edited
+reward file stops the next run with the code-change error instead of reusing
+results.
+
+This module imports neither torch nor trl at import time: spec validation
+and the DAG use ``check_spec`` and ``inputs_fingerprint``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from difflib import get_close_matches
+from pathlib import Path
+
+from rlsweep.errors import SpecError
+
+#: our keys in a trl backend's config, named as trl's ModelConfig and script arguments name them
+MODEL_KEYS = ("model_name_or_path", "model_revision", "dtype", "attn_implementation")
+DATASET_KEYS = ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split")
+REWARD_KEYS = ("reward_funcs",)
+INPUT_KEYS = frozenset(MODEL_KEYS + DATASET_KEYS + REWARD_KEYS)
+#: trl's reward-function registry (trl/scripts/grpo.py's reward_funcs_registry)
+TRL_REWARDS = ("accuracy_reward", "reasoning_accuracy_reward", "think_format_reward")
+#: dataset files by suffix -> the datasets builder that reads them
+DATA_FILES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet",
+              ".arrow": "arrow"}  # fmt: skip
+
+
+def reward_names(config: dict) -> list[str]:
+    funcs = config.get("reward_funcs") or []
+    return [funcs] if isinstance(funcs, str) else list(funcs)
+
+
+def uses_dataset(config: dict) -> bool:
+    """Whether the trial trains on the user's dataset (else on the embedded task)."""
+    return bool(config.get("dataset_name"))
+
+
+# -- spec time: cheap checks, no imports of user code, torch or trl ------------------------
+def check_spec(doc: dict, base: dict, known: set) -> None:
+    """The run description's keys: local paths exist, reward functions can be found."""
+    given = doc.get("base") or {}
+    swept = set(doc.get("parameters") or {})
+    if "model_name_or_path" in base:
+        _check_source("base.model_name_or_path", base["model_name_or_path"], "model")
+    if uses_dataset(base):
+        if "task" in given:
+            raise SpecError(
+                "base.task",
+                "the embedded task and dataset_name exclude each other; remove task "
+                "(the prompts come from the dataset, the rewards from reward_funcs)",
+            )
+        _check_source("base.dataset_name", base["dataset_name"], "dataset")
+        if not reward_names(base) and "reward_funcs" not in swept:
+            raise SpecError(
+                "base.reward_funcs",
+                "a dataset needs reward functions: a trl name (accuracy_reward), a dotted "
+                "path (my_rewards.fn) or path/to/file.py:fn",
+            )
+    elif reward_names(base):
+        raise SpecError(
+            "base.reward_funcs",
+            "the embedded task has its own reward; give dataset_name too, or remove reward_funcs",
+        )
+    for i, name in enumerate(reward_names(base)):
+        _check_reward(f"base.reward_funcs[{i}]", name)
+
+
+def _check_source(path: str, value, what: str) -> None:
+    """A local path must exist; a hub id needs the hub (refused when HF_HUB_OFFLINE is set)."""
+    text = str(value)
+    if Path(text).exists():
+        return
+    # a hub id is "name" or "org/name"; anything else that does not exist is a wrong path
+    local = (
+        text.startswith((".", "/", "~")) or text.count("/") > 1 or Path(text).suffix in DATA_FILES
+    )
+    if local:
+        raise SpecError(path, f"no such {what} {text!r} (relative to {os.getcwd()}); fix the path")
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        raise SpecError(
+            path,
+            f"{text!r} is not a local {what} and HF_HUB_OFFLINE is set; give a local path "
+            "or unset HF_HUB_OFFLINE",
+        )
+
+
+def _check_reward(path: str, name) -> None:
+    name = str(name)
+    if ":" in name:
+        file, _, function = name.partition(":")
+        if not Path(file).is_file():
+            raise SpecError(path, f"no reward file {file!r} (relative to {os.getcwd()})")
+        if not function.isidentifier():
+            raise SpecError(path, f"{function!r} is not a function name; write file.py:function")
+        return
+    if "." not in name:
+        if name not in TRL_REWARDS:
+            hint = get_close_matches(name, TRL_REWARDS, n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"trl's are {', '.join(TRL_REWARDS)}"
+            raise SpecError(path, f"{name!r} is not a trl reward function; {fix}")
+        return
+    module = name.rsplit(".", 1)[0]
+    if _module_file(module) is None:
+        raise SpecError(
+            path,
+            f"cannot find module {module!r} from {os.getcwd()}; give a dotted path importable "
+            "from the working directory, or path/to/file.py:function",
+        )
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a dotted module, found from the working directory first."""
+    sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    finally:
+        sys.path.pop(0)
+    origin = getattr(found, "origin", None)
+    return Path(origin) if origin and origin not in ("built-in", "frozen") else None
+
+
+# -- code fingerprint --------------------------------------------------------------------
+def reward_files(config: dict) -> list[Path]:
+    """The source files of a config's reward functions (trl's own are pinned by trl's version)."""
+    files = []
+    for name in reward_names(config):
+        name = str(name)
+        if ":" in name:
+            files.append(Path(name.partition(":")[0]))
+        elif "." in name:
+            found = _module_file(name.rsplit(".", 1)[0])
+            if found is not None:
+                files.append(found)
+    return files
+
+
+def inputs_fingerprint(config: dict) -> str:
+    """A digest of the reward functions' source files ("" when there are none)."""
+    files = reward_files(config)
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file).encode())
+        digest.update(file.read_bytes() if file.is_file() else b"(missing)")
+    return digest.hexdigest()[:16]
+
+
+# -- training time -----------------------------------------------------------------------
+def load_reward_funcs(config: dict) -> list:
+    """The reward functions, imported as trl's scripts import them."""
+    funcs = []
+    for name in reward_names(config):
+        name = str(name)
+        if ":" in name:
+            file, _, function = name.partition(":")
+            spec = importlib.util.spec_from_file_location(Path(file).stem, file)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            funcs.append(getattr(module, function))
+        elif "." in name:
+            module, _, function = name.rpartition(".")
+            sys.path.insert(0, os.getcwd())
+            try:
+                funcs.append(getattr(importlib.import_module(module), function))
+            finally:
+                sys.path.pop(0)
+        else:
+            import trl.rewards
+
+            funcs.append(getattr(trl.rewards, name))
+    return funcs
+
+
+def load_splits(config: dict):
+    """(train, test or None) of ``dataset_name``: a local file or folder, or a hub id."""
+    from datasets import load_dataset, load_from_disk
+
+    name = str(config["dataset_name"])
+    train_split = config.get("dataset_train_split") or "train"
+    test_split = config.get("dataset_test_split")
+    path = Path(name)
+    if path.is_dir() and (
+        (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
+    ):
+        data = load_from_disk(str(path))
+    elif path.is_file():
+        builder = DATA_FILES.get(path.suffix)
+        if builder is None:
+            raise ValueError(f"dataset_name {name!r}: no reader for {path.suffix} files")
+        data = load_dataset(builder, data_files={train_split: str(path)})
+    else:
+        data = load_dataset(name, name=config.get("dataset_config"))
+    if not hasattr(data, "keys"):  # one split saved with save_to_disk
+        return data, None
+    if train_split not in data:
+        raise ValueError(f"dataset_train_split {train_split!r}: the splits are {list(data)}")
+    if test_split and test_split not in data:
+        raise ValueError(f"dataset_test_split {test_split!r}: the splits are {list(data)}")
+    return data[train_split], (data[test_split] if test_split else None)
+
+
+def model_kwargs(config: dict) -> dict:
+    """from_pretrained arguments from ModelConfig's names (and trust_remote_code)."""
+    out = {}
+    if config.get("model_revision"):
+        out["revision"] = config["model_revision"]
+    if config.get("dtype"):
+        out["dtype"] = config["dtype"]
+    if config.get("attn_implementation"):
+        out["attn_implementation"] = config["attn_implementation"]
+    if config.get("trust_remote_code"):
+        out["trust_remote_code"] = True
+    return out

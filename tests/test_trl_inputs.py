@@ -1,0 +1,89 @@
+"""A trl trial's model, dataset and reward functions, named as trl names them: spec-time checks."""
+
+import pytest
+
+from rlsweep.backends.trl_inputs import inputs_fingerprint, reward_files
+from rlsweep.errors import SpecError
+from rlsweep.run.guard import code_fingerprint
+from rlsweep.spec import parse_spec
+
+REWARDS = "def match(completions, answer, **_):\n    return [1.0 for _ in completions]\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A user's project: a model folder, a JSONL dataset and a rewards.py, as cwd."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text('{"prompt": "ab", "answer": "a"}\n')
+    (tmp_path / "rewards.py").write_text(REWARDS)
+    return tmp_path
+
+
+def spec_with(**base):
+    doc = {
+        "name": "byo",
+        "backend": "grpo",
+        "base": {"model_name_or_path": "model", "dataset_name": "data", **base},
+        "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-3]}},
+    }
+    return parse_spec(doc)
+
+
+def test_a_local_model_dataset_and_rewards_by_every_name_validate(project):
+    spec = spec_with(reward_funcs=["rewards.match", "rewards.py:match", "accuracy_reward"])
+    assert spec.base["dataset_name"] == "data"
+    files = reward_files(spec.base)
+    assert [f.name for f in files] == ["rewards.py", "rewards.py"]
+
+
+@pytest.mark.parametrize(
+    ("base", "key", "phrase"),
+    [
+        ({"model_name_or_path": "./no-model", "reward_funcs": ["rewards.match"]},
+         "base.model_name_or_path", "no such model"),
+        ({"dataset_name": "data/none.jsonl", "reward_funcs": ["rewards.match"]},
+         "base.dataset_name", "no such dataset"),
+        ({}, "base.reward_funcs", "a dataset needs reward functions"),
+        ({"reward_funcs": ["nothere.py:match"]}, "base.reward_funcs[0]", "no reward file"),
+        ({"reward_funcs": ["acuracy_reward"]}, "base.reward_funcs[0]",
+         "did you mean 'accuracy_reward'"),
+        ({"reward_funcs": ["missing_module.fn"]}, "base.reward_funcs[0]", "cannot find module"),
+        ({"reward_funcs": ["rewards.py:1bad"]}, "base.reward_funcs[0]", "not a function name"),
+        ({"task": {"target": "ab"}, "reward_funcs": ["rewards.match"]}, "base.task", "exclude"),
+    ],
+)  # fmt: skip
+def test_each_fault_is_one_line_naming_the_key(project, base, key, phrase):
+    with pytest.raises(SpecError) as err:
+        spec_with(**base)
+    assert err.value.path == key and phrase in err.value.message
+
+
+def test_reward_funcs_without_a_dataset_are_refused(project):
+    doc = {
+        "name": "x",
+        "backend": "rloo",
+        "base": {"reward_funcs": ["rewards.match"]},
+        "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-3]}},
+    }
+    with pytest.raises(SpecError, match="base.reward_funcs: the embedded task has its own"):
+        parse_spec(doc)
+
+
+def test_a_hub_id_is_refused_offline_naming_hf_hub_offline(project, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SpecError, match="HF_HUB_OFFLINE"):
+        spec_with(model_name_or_path="Qwen/Qwen2.5-0.5B", reward_funcs=["rewards.match"])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert spec_with(model_name_or_path="Qwen/Qwen2.5-0.5B", reward_funcs=["rewards.match"])
+
+
+def test_editing_a_reward_file_changes_the_trials_code_fingerprint(project):
+    spec = spec_with(reward_funcs=["rewards.match", "rewards.py:match"])
+    before = code_fingerprint("grpo", spec.base)
+    assert inputs_fingerprint(spec.base)
+    (project / "rewards.py").write_text(REWARDS + "# tuned\n")
+    assert code_fingerprint("grpo", spec.base) != before
+    # the embedded task names no reward file: its fingerprint has no such part
+    assert inputs_fingerprint({"task": {"target": "ab"}}) == ""
