@@ -87,3 +87,9 @@ def test_editing_a_reward_file_changes_the_trials_code_fingerprint(project):
     assert code_fingerprint("grpo", spec.base) != before
     # the embedded task names no reward file: its fingerprint has no such part
     assert inputs_fingerprint({"task": {"target": "ab"}}) == ""
+
+
+def test_a_test_split_makes_the_held_out_reward_the_default_objective(project):
+    spec = spec_with(reward_funcs=["rewards.match"], dataset_test_split="test")
+    assert spec.metric == "eval_reward" and spec.mode == "max"
+    assert spec_with(reward_funcs=["rewards.match"]).metric == "final_reward"

@@ -75,6 +75,9 @@ class Spec:
         return a > b if self.mode == "max" else a < b
 
 
+#: the base key that names a test split of held-out prompts (rlsweep.backends.trl_inputs)
+EVAL_SPLIT = "dataset_test_split"
+
 #: libyaml's safe loader where PyYAML has it (a 10k-trial grid spec parses ~10x faster)
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -160,7 +163,8 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
             f"test seeds {overlap} are also tune seeds; held-out seeds must differ from tune",
         )
     objective = doc.get("objective") or {}
-    metric = objective.get("metric", "final_reward")
+    # held-out prompts make the held-out reward the default objective (and the tables')
+    metric = objective.get("metric", "eval_reward" if base.get(EVAL_SPLIT) else "final_reward")
     if not backend.any_metric:  # a user's program may log and optimise any key
         _check_metric(metric, "objective.metric")
     mode = objective.get("mode", direction(metric))
