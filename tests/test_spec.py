@@ -310,3 +310,25 @@ def test_a_spec_edited_after_validation_is_checked_again(write_spec, monkeypatch
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(SpecError, match="seeds.tune"):
         load_spec(path)
+
+
+@pytest.mark.parametrize(
+    ("base", "key", "phrase"),
+    [
+        ({"model": {"pth": "x"}}, "base.model.pth", "did you mean 'path'"),
+        ({"task": {"targt": "ab"}}, "base.task.targt", "did you mean 'target'"),
+        ({"task.prompt_lenght": 5}, "base.task.prompt_lenght", "did you mean 'prompt_length'"),
+    ],
+)
+def test_a_typo_inside_a_nested_setting_is_refused(base, key, phrase):
+    doc = {
+        "name": "n",
+        "backend": "grpo",
+        "base": base,
+        "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-3]}},
+    }
+    with pytest.raises(SpecError) as err:
+        parse_spec(doc)
+    assert err.value.path == key and phrase in err.value.message
+    good = {**doc, "base": {"model": {"path": "x"}, "task": {"target": "abc"}}}
+    assert parse_spec(good).base["task"]["target"] == "abc"

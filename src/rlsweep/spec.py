@@ -349,11 +349,32 @@ def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:
 def _check_keys(path: str, mapping: dict, backend) -> None:
     for key in mapping:
         if backend.accepts(key):
+            _check_nested(path, key, mapping[key], backend.defaults)
             continue
         head = str(key).split(".")[0]
         hint = get_close_matches(head, sorted(backend.known_keys()), n=1, cutoff=0.75)
         fix = f"did you mean {hint[0]!r}?" if hint else f"see the {backend.name} backend's settings"
         raise SpecError(f"{path}.{key}", f"{backend.name} has no setting {head!r}; {fix}")
+
+
+def _check_nested(path: str, key: str, value, defaults: dict) -> None:
+    """Inside a nested setting with fixed keys (``model``, ``task``), unknown keys are refused.
+
+    A nested default lists the keys it takes; a typo there (``model: {pth: ...}``)
+    would otherwise be merged in and silently ignored.
+    """
+    parts = str(key).split(".")
+    known = get_dotted(defaults, parts[0])
+    if not isinstance(known, dict):
+        return  # not a nested setting of ours (e.g. a trl field taking any mapping)
+    inner = {".".join(parts[1:]): value} if len(parts) > 1 else value
+    if not isinstance(inner, dict):
+        return
+    for name in flatten(inner):
+        if get_dotted(known, name) is None and "." not in name:
+            hint = get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"it takes {', '.join(sorted(known))}"
+            raise SpecError(f"{path}.{parts[0]}.{name}", f"{parts[0]} has no key {name!r}; {fix}")
 
 
 # -- JSON-schema errors as one line with a fix --------------------------------
