@@ -88,6 +88,7 @@ def unlisted_files(root: Path) -> list[str]:
         dirs.seed("TRIAL", 0) / "FILE",
         dirs.params("TRIAL"),
         dirs.manifest,
+        dirs.preflight,
         dirs.snapshot,
         dirs.batch_marker("BATCH"),
         dirs.proposals(0),

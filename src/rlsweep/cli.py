@@ -36,6 +36,8 @@ def cmd_validate(args) -> int:
     from rlsweep.adaptive import fidelity_value, is_adaptive, schedule
 
     spec = _spec(args)
+    if args.deep:
+        _preflight(spec)
     head = f"ok: {spec.name}: backend {spec.backend}, {spec.search['method']} search"
     seeds = len(spec.seeds_tune)
     if not is_adaptive(spec):
@@ -51,6 +53,27 @@ def cmd_validate(args) -> int:
     for i, rungs in enumerate(brackets):
         parts = [f"{st.n} x {fidelity}={fidelity_value(spec, st.budget)}" for st in rungs]
         print(f"  bracket {i}: " + " -> ".join(parts))
+    return 0
+
+
+def _preflight(spec) -> list[str]:
+    from rlsweep.run.preflight import applies, preflight
+
+    if not applies(spec):
+        print(f"ok: preflight: nothing to check for the {spec.backend} backend")
+        return []
+    lines = preflight(spec)
+    for line in lines:
+        print(line)
+    return lines
+
+
+def cmd_preflight(args) -> int:
+    from rlsweep.run.preflight import write_marker
+
+    spec = _spec(args)
+    lines = _preflight(spec)
+    print(f"wrote {write_marker(spec, _dirs(args, spec), lines)}")
     return 0
 
 
@@ -213,7 +236,7 @@ def cmd_import(args) -> int:
 #: subcommands that Snakemake's rules call (listed apart from the user's in --help)
 RULE_COMMANDS = frozenset(
     {"train", "confirm", "train-batch", "aggregate", "best", "tables", "plot",
-     "plot-confirmation", "propose", "promote"}
+     "plot-confirmation", "propose", "promote", "preflight"}
 )  # fmt: skip
 
 
@@ -239,7 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    with_spec("validate", cmd_validate, "check a spec; exit 0, or 2 with one line naming the key")
+    p = with_spec(
+        "validate", cmd_validate, "check a spec; exit 0, or 2 with one line naming the key"
+    )
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also build every trainer config, the model, dataset and reward functions (trl)",
+    )
+    with_spec("preflight", cmd_preflight, "the --deep checks, then mark the sweep checked")
     p = with_spec("plan", cmd_plan, "list the trials a spec expands to (id and label)")
     p.add_argument("--json", action="store_true", help="print JSON with full params")
     p = with_spec("train", cmd_train, "train one trial on one seed (the trial contract)")

@@ -37,6 +37,11 @@ class SweepDirs:
         return self.root / "manifest.jsonl"
 
     @property
+    def preflight(self) -> Path:
+        """Marker of a passed preflight (rlsweep.run.preflight); training jobs wait for it."""
+        return self.root / "preflight.json"
+
+    @property
     def snapshot(self) -> Path:
         """sweep.json: the spec this sweep runs (what `rlsweep status` reads)."""
         return self.root / "sweep.json"

@@ -124,6 +124,11 @@ class Sweep:
         model = self.model_inputs()
         return {**self.warm_start_inputs(), **({"model": model} if model else {})}
 
+    @property
+    def preflight(self) -> bool:
+        """Whether a preflight job checks the sweep's inputs before any training job."""
+        return backend(self.spec.backend).config_class is not None
+
     def warm_start_inputs(self) -> dict:
         """``{"warm_start": input function}`` for warm-started sweeps, else nothing."""
         if not (self.adaptive and self.spec.search["warm_start"]):

@@ -11,6 +11,8 @@ SWEEP = load_sweep(
 ROOT = SWEEP.root
 SPEC = SWEEP.spec_path
 FIGURES = SWEEP.figures()
+# training waits for the preflight job (trl backends); ancient: a rerun of it retrains nothing
+CHECKED = {"preflight": ancient(f"{ROOT}/preflight.json")} if SWEEP.preflight else {}
 
 
 wildcard_constraints:

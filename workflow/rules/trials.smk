@@ -16,11 +16,30 @@ if SWEEP.model_inputs():
             "rlsweep build-model {output} > {log} 2>&1"
 
 
+# Before any training job: every trainer config, model, dataset and reward function of a
+# trl sweep is checked once (rlsweep.run.preflight); a fault is one line, and nothing trains.
+if SWEEP.preflight:
+
+    rule preflight:
+        input:
+            spec=SPEC,
+            model=SWEEP.model_inputs(),
+        output:
+            f"{ROOT}/preflight.json",
+        log:
+            f"{ROOT}/logs/preflight.log",
+        conda:
+            SWEEP.conda_env
+        shell:
+            "rlsweep preflight {input.spec} > {log} 2>&1 || (grep '^error:' {log} >&2; exit 2)"
+
+
 # The spec is a parameter, not an input: a changed spec changes trial ids, never
 # reruns a finished trial, and 10k extra input edges cost Snakemake seconds.
 rule train_trial:
     input:
         **SWEEP.train_inputs(),
+        **CHECKED,
     output:
         # status.json is written last and vouches for metrics.jsonl beside it;
         # update(): Snakemake must not delete a finished one before a rerun (jobs.keep_or_train)
@@ -41,6 +60,7 @@ rule train_trial:
 # runs_per_job > 1: several trial-seeds per job, in one process (see rlsweep.run.jobs).
 rule train_batch:
     input:
+        **CHECKED,
         model=SWEEP.model_inputs(),
     output:
         # written once every member has its status.json

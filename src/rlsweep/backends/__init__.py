@@ -61,6 +61,8 @@ class BackendInfo:
     preload: tuple = ()
     #: packages whose versions status.json records
     versions: tuple = ("rlsweep",)
+    #: dataset columns its trainer needs (rlsweep.run.preflight checks a user's dataset)
+    dataset_columns: tuple = ("prompt",)
     #: conda env file (in envs/) for --use-conda
     conda_env: str = "rlsweep.yaml"
     #: default per-trial resources (spec `resources:` overrides them)
@@ -150,13 +152,21 @@ TRL_INPUT_KEYS = frozenset({"model_name_or_path", "model_revision", "dtype",
 
 
 def _trl_backend(
-    name: str, config_class: str, summary: str, defaults: dict, users_data: bool = False
+    name: str,
+    config_class: str,
+    summary: str,
+    defaults: dict,
+    users_data: bool = False,
+    check: str = "check_spec",
 ) -> BackendInfo:
-    """A trl trainer: its config's fields plus our model/task keys (and trl's input names)."""
+    """A trl trainer: its config's fields plus our model/task keys (and trl's input names).
+
+    ``check``: the function of rlsweep.backends.trl_inputs that checks a spec's inputs.
+    """
     inputs = (
         {
             "own_keys": frozenset({"model", "task", "kl_every"}) | TRL_INPUT_KEYS,
-            "check": "rlsweep.backends.trl_inputs:check_spec",
+            "check": f"rlsweep.backends.trl_inputs:{check}",
             "fingerprint": "rlsweep.backends.trl_inputs:inputs_fingerprint",
             "fingerprint_keys": ("reward_funcs",),
         }
@@ -196,7 +206,12 @@ BACKENDS: dict[str, BackendInfo] = {
         users_data=True,
     ),
     "dpo": _trl_backend(
-        "dpo", "DPOConfig", "trl DPOTrainer on synthetic preference pairs of the task", DPO_DEFAULTS
+        "dpo",
+        "DPOConfig",
+        "trl DPOTrainer on your model and preference data, or the embedded task's pairs",
+        DPO_DEFAULTS,
+        users_data=True,
+        check="check_preference_spec",
     ),
     "synthetic": BackendInfo(
         name="synthetic",
