@@ -137,6 +137,10 @@ SYNTHETIC_DEFAULTS = {
 }
 
 
+#: what the command backend reads a Trainer's output and a script's callback rows with
+INTEGRATION_CODE = tuple(
+    f"rlsweep.integrations.{name}" for name in ("trainer_files", "tfevents", "transformers")
+)
 #: the shared code of the trl backends
 TRL_CODE = ("rlsweep.backends.trl_common", "rlsweep.backends.online", "rlsweep.backends.tiny",
             "rlsweep.backends.trl_inputs")  # fmt: skip
@@ -224,7 +228,8 @@ BACKENDS: dict[str, BackendInfo] = {
     "command": BackendInfo(
         name="command",
         module="rlsweep.backends.command",
-        summary="any training program: argv template, RLSWEEP_* variables, metrics JSONL",
+        summary="any training program: argv template, RLSWEEP_* variables, metrics JSONL "
+        "or a Trainer's checkpoints",
         own_keys=frozenset({"command"}),
         open_keys=True,
         takes_command=True,
@@ -232,6 +237,8 @@ BACKENDS: dict[str, BackendInfo] = {
         can_resume=False,
         fingerprint="rlsweep.backends.command:command_fingerprint",
         fingerprint_keys=("command",),
+        #: how a Trainer's files become rows (and the callback a script may log through)
+        code_modules=INTEGRATION_CODE,
         check="rlsweep.backends.command:check_spec",
         versions=("rlsweep", "torch", "trl", "transformers"),
     ),
