@@ -86,6 +86,7 @@ def unlisted_files(root: Path) -> list[str]:
     dirs = SweepDirs(Path("ROOT"))
     named = [
         dirs.seed("TRIAL", 0) / "FILE",
+        dirs.seed("TRIAL", 0) / "output" / "ANY",  # a command's {output_dir}: the program's
         dirs.params("TRIAL"),
         dirs.manifest,
         dirs.preflight,
@@ -103,7 +104,8 @@ def unlisted_files(root: Path) -> list[str]:
         dirs.confirm_trial("TRIAL") / "params.json",
         dirs.slot("SLOT", 0),
     ]
-    holes = {"TRIAL": "[0-9a-f]{12}", "FILE": "[^/]+", "BATCH": "[^/]+", "SLOT": "[^/.]+"}
+    holes = {"TRIAL": "[0-9a-f]{12}", "FILE": "[^/]+", "BATCH": "[^/]+", "SLOT": "[^/.]+",
+             "ANY": ".+"}  # fmt: skip
     patterns = []
     for path in named:
         text = re.escape(str(path).removeprefix("ROOT/"))
