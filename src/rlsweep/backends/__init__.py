@@ -162,10 +162,12 @@ def _trl_backend(
     defaults: dict,
     users_data: bool = False,
     check: str = "check_spec",
+    dataset_columns: tuple = ("prompt",),
 ) -> BackendInfo:
     """A trl trainer: its config's fields plus our model/task keys (and trl's input names).
 
-    ``check``: the function of rlsweep.backends.trl_inputs that checks a spec's inputs.
+    ``check``: the function of rlsweep.backends.trl_inputs that checks a spec's inputs;
+    ``dataset_columns``: the columns its trainer reads from a user's dataset.
     """
     inputs = (
         {
@@ -190,6 +192,7 @@ def _trl_backend(
         warm=True,
         preload=TRL_PRELOAD,
         versions=("rlsweep", "torch", "trl", "transformers"),
+        dataset_columns=dataset_columns,
         conda_env="trl.yaml",
     )
 
@@ -216,6 +219,7 @@ BACKENDS: dict[str, BackendInfo] = {
         DPO_DEFAULTS,
         users_data=True,
         check="check_preference_spec",
+        dataset_columns=("prompt", "chosen", "rejected"),
     ),
     "synthetic": BackendInfo(
         name="synthetic",

@@ -54,8 +54,11 @@ class Setup:
 
     @property
     def held_out(self) -> bool:
-        """Whether eval_prompts are a test split (so their reward is logged as eval_reward)."""
-        return self.eval_rows is not None
+        """Whether eval_prompts are a test split scored by reward functions (eval_reward).
+
+        A DPO dataset may come without reward functions: its test split then gives kl_ref only.
+        """
+        return self.eval_rows is not None and bool(self.reward_funcs)
 
     def eval_reward(self, completions: list[str]) -> tuple[float, dict]:
         """Weighted mean reward of held-out completions, and each function's mean (trl's way)."""

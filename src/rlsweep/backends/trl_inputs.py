@@ -2,9 +2,11 @@
 
 trl users describe a run with ``model_name_or_path``, ``dataset_name`` and
 ``reward_funcs`` (trl/scripts/grpo.py: ModelConfig, GRPOScriptArguments); the
-grpo and rloo backends take those names in ``base`` (or swept). Without
+grpo, rloo and dpo backends take those names in ``base`` (or swept). Without
 ``dataset_name`` a trial trains on the embedded task (the tiny model's
-pattern prompts and reward), as before.
+pattern prompts and reward, or DPO's pairs drawn from it), as before. A DPO
+dataset holds trl's preference columns (prompt/chosen/rejected) and needs no
+reward functions: given, they score completions sampled on its test split.
 
 A reward function is named as trl names it, a registry name
 (``accuracy_reward``) or a dotted import path (``my_lib.rewards.fn``, resolved
@@ -15,7 +17,8 @@ reward file stops the next run with the code-change error instead of reusing
 results.
 
 This module imports neither torch nor trl at import time: spec validation
-and the DAG use ``check_spec`` and ``inputs_fingerprint``.
+and the DAG use ``check_spec`` (``check_preference_spec`` for dpo) and
+``inputs_fingerprint``.
 """
 
 from __future__ import annotations
@@ -79,6 +82,65 @@ def check_spec(doc: dict, base: dict, known: set) -> None:
         )
     for i, name in enumerate(reward_names(base)):
         _check_reward(f"base.reward_funcs[{i}]", name)
+
+
+#: objectives that read ``reward`` (rewards on training prompts): DPO on a dataset logs none
+TRAINING_REWARD_OBJECTIVES = ("final_reward", "best_reward", "reward_auc", "seed_std",
+                              "reward_gap")  # fmt: skip
+
+
+def check_preference_spec(doc: dict, base: dict, known: set) -> None:
+    """The dpo backend's run description: a preference dataset needs no reward functions.
+
+    DPO learns from the dataset's chosen/rejected pairs; reward functions, if
+    given, only score completions sampled on the test split (``eval_reward``).
+    So the objective must be one that such a trial logs. The embedded task's
+    ``max_length`` default is dropped for a dataset (trl's own applies).
+    """
+    given = doc.get("base") or {}
+    swept = set(doc.get("parameters") or {})
+    if "model_name_or_path" in base:
+        _check_source("base.model_name_or_path", base["model_name_or_path"], "model")
+    if not uses_dataset(base):
+        if reward_names(base):
+            raise SpecError(
+                "base.reward_funcs",
+                "the embedded task has its own reward; give dataset_name too, or remove "
+                "reward_funcs",
+            )
+        return
+    if "task" in given:
+        raise SpecError(
+            "base.task",
+            "the embedded task and dataset_name exclude each other; remove task "
+            "(the preference pairs come from the dataset)",
+        )
+    _check_source("base.dataset_name", base["dataset_name"], "dataset")
+    for i, name in enumerate(reward_names(base)):
+        _check_reward(f"base.reward_funcs[{i}]", name)
+    if "max_length" not in given and "max_length" not in swept:
+        # the embedded task's 16 tokens would cut the user's pairs short: trl's default applies
+        base.pop("max_length", None)
+    objective = doc.get("objective") or {}
+    test_split = base.get("dataset_test_split")
+    metric = objective.get("metric", "eval_reward" if test_split else "final_reward")
+    chosen = "objective.metric" if "metric" in objective else "the default objective.metric"
+    others = "or set objective.metric to kl_mean, kl_max or wall_time_s"
+    if metric in TRAINING_REWARD_OBJECTIVES:
+        raise SpecError(
+            "objective.metric",
+            f"DPO on a dataset logs no training reward, so {chosen} {metric} would be empty; "
+            f"use eval_reward (with dataset_test_split and reward_funcs), {others}",
+        )
+    missing = [] if test_split else ["dataset_test_split"]
+    if not reward_names(base) and "reward_funcs" not in swept:
+        missing.append("reward_funcs")
+    if metric == "eval_reward" and missing:
+        raise SpecError(
+            "objective.metric",
+            f"eval_reward scores completions sampled on the test split with reward_funcs; "
+            f"give {' and '.join(missing)}, {others}",
+        )
 
 
 def _check_source(path: str, value, what: str) -> None:
