@@ -88,3 +88,19 @@ def test_rloo_trains_on_your_data_with_both_reward_functions(project):
     assert run_trial(trial, "rloo", 0, project / "out") is Status.OK
     logged = set().union(*read_metrics(project / "out" / "metrics.jsonl"))
     assert {"rewards/match_answer/mean", "rewards/variety/mean", "eval_reward"} <= logged
+
+
+@pytest.mark.slow
+def test_lora_with_a_held_out_fraction_trains_and_evaluates_every_eval_every_steps(project):
+    doc = byo_spec(
+        use_peft=True, lora_r=4, lora_alpha=8, lora_target_modules=["c_attn"],
+        eval_fraction=0.25, eval_every=2,
+    )  # fmt: skip
+    del doc["base"]["dataset_test_split"]
+    spec = parse_spec(doc)
+    assert spec.metric == "eval_reward"
+    trial = make_trial(spec, {"learning_rate": 1e-2})
+    assert run_trial(trial, "grpo", 0, project / "lora") is Status.OK
+    rows = read_metrics(project / "lora" / "metrics.jsonl")
+    assert [r["step"] for r in rows if "eval_reward" in r] == [2, 4, 6]
+    assert all("rewards/match_answer/mean" in r for r in rows)

@@ -93,3 +93,37 @@ def test_a_test_split_makes_the_held_out_reward_the_default_objective(project):
     spec = spec_with(reward_funcs=["rewards.match"], dataset_test_split="test")
     assert spec.metric == "eval_reward" and spec.mode == "max"
     assert spec_with(reward_funcs=["rewards.match"]).metric == "final_reward"
+
+
+def test_eval_fraction_holds_out_the_same_seeded_rows_and_is_checked(project):
+    from rlsweep.backends.trl_inputs import load_splits
+
+    rows = "".join(f'{{"prompt": "p{i}", "answer": "a"}}\n' for i in range(20))
+    (project / "data" / "train.jsonl").write_text(rows)
+    spec = spec_with(reward_funcs=["rewards.match"], eval_fraction=0.25)
+    assert spec.metric == "eval_reward"
+    train, test = load_splits(spec.base)
+    again = load_splits(spec.base)[1]
+    assert len(train) == 15 and len(test) == 5 and test["prompt"] == again["prompt"]
+    for bad, phrase in ((1.5, r"in \(0, 1\)"), (0.2, "keep one of them")):
+        extra = {"dataset_test_split": "test"} if phrase == "keep one of them" else {}
+        with pytest.raises(SpecError, match=phrase):
+            spec_with(reward_funcs=["rewards.match"], eval_fraction=bad, **extra)
+
+
+def test_lora_settings_use_trls_names_and_can_be_swept(project):
+    from rlsweep.backends.trl_inputs import peft_config
+
+    spec = parse_spec(
+        {
+            "name": "lora",
+            "backend": "grpo",
+            "base": {"model_name_or_path": "model", "dataset_name": "data",
+                     "reward_funcs": ["rewards.match"], "use_peft": True,
+                     "lora_target_modules": ["c_attn"]},
+            "parameters": {"lora_r": {"strategy": "choice", "values": [4, 8]}},
+        }
+    )  # fmt: skip
+    assert peft_config({**spec.base, "lora_r": 4}).r == 4
+    assert "c_attn" in str(peft_config(spec.base).target_modules)
+    assert peft_config({"use_peft": False}) is None

@@ -75,8 +75,8 @@ class Spec:
         return a > b if self.mode == "max" else a < b
 
 
-#: the base key that names a test split of held-out prompts (rlsweep.backends.trl_inputs)
-EVAL_SPLIT = "dataset_test_split"
+#: base keys that hold prompts out for evaluation (rlsweep.backends.trl_inputs)
+EVAL_SPLIT = ("dataset_test_split", "eval_fraction")
 
 #: libyaml's safe loader where PyYAML has it (a 10k-trial grid spec parses ~10x faster)
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -164,7 +164,8 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
         )
     objective = doc.get("objective") or {}
     # held-out prompts make the held-out reward the default objective (and the tables')
-    metric = objective.get("metric", "eval_reward" if base.get(EVAL_SPLIT) else "final_reward")
+    held_out = any(base.get(key) for key in EVAL_SPLIT)
+    metric = objective.get("metric", "eval_reward" if held_out else "final_reward")
     if not backend.any_metric:  # a user's program may log and optimise any key
         _check_metric(metric, "objective.metric")
     mode = objective.get("mode", direction(metric))

@@ -16,6 +16,8 @@ from difflib import get_close_matches
 from functools import cache
 from importlib import import_module, resources
 
+from rlsweep.backends.trl_inputs import INPUT_KEYS
+
 #: entry-point group through which other packages register BackendInfo rows
 ENTRY_POINT_GROUP = "rlsweep.backends"
 #: where the embedded tiny model is built (a build-model job makes it before training)
@@ -149,10 +151,8 @@ TRL_PRELOAD = ("datasets", "torch", "transformers", "trl", "transformers.models.
                "rlsweep.backends.dpo", "rlsweep.backends.online")  # fmt: skip
 
 
-#: what a trial trains on, in trl's names (rlsweep.backends.trl_inputs.INPUT_KEYS)
-TRL_INPUT_KEYS = frozenset({"model_name_or_path", "model_revision", "dtype",
-    "attn_implementation", "dataset_name", "dataset_config", "dataset_train_split",
-    "dataset_test_split", "reward_funcs"})  # fmt: skip
+#: what a trial trains on, in trl's names (model, dataset, rewards, PEFT, evaluation)
+TRL_INPUT_KEYS = INPUT_KEYS
 
 
 def _trl_backend(

@@ -69,6 +69,7 @@ def train(ctx: TrainContext) -> None:
         args=DPOConfig(**trainer_args(ctx, prepared)),
         train_dataset=train_dataset,
         processing_class=prepared.tokenizer,
+        peft_config=prepared.peft_config,
         callbacks=[metrics_callback(ctx, prepared, log_task_reward=task is not None)],
     )
     trainer.train(resume_from_checkpoint=prepared.checkpoint)

@@ -34,6 +34,7 @@ def train_online(ctx: TrainContext, algorithm: str) -> None:
         args=config_class(**trainer_args(ctx, prepared)),
         train_dataset=train_dataset,
         processing_class=prepared.tokenizer,
+        peft_config=prepared.peft_config,
         callbacks=[metrics_callback(ctx, prepared)],
     )
     trainer.train(resume_from_checkpoint=prepared.checkpoint)

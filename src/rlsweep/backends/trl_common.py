@@ -43,6 +43,8 @@ class Setup:
     #: the dataset's training rows, and held-out rows (its test split) or None
     train_rows: object = None
     eval_rows: list | None = None
+    #: trl's LoraConfig where use_peft is set (the trainer wraps the model)
+    peft_config: object = None
 
     def task_reward(self, completions) -> list[float]:
         target = str(self.task["target"])
@@ -118,7 +120,9 @@ def setup(ctx: TrainContext) -> Setup:
     wall_offset = float(earlier[-1].get("wall_time_s", 0.0)) if earlier else 0.0
     started = time.perf_counter() - wall_offset
     if trl_inputs.uses_dataset(inputs):
-        return _dataset_setup(config, tokenizer, model, reference, inputs, checkpoint, started)
+        prepared = _dataset_setup(config, tokenizer, model, reference, inputs, checkpoint, started)
+        prepared.peft_config = trl_inputs.peft_config(inputs)
+        return prepared
     length = int(config.get("max_completion_length") or task.get("completion_length", 8))
     eval_prompts = tiny.prompts(EVAL_PROMPTS, int(task["prompt_length"]), int(task["seed"]) + 1)
     return Setup(
@@ -184,7 +188,7 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
     """A TrainerCallback that writes each logged step, with kl_ref every kl_every steps."""
     from transformers import TrainerCallback
 
-    every = int(ctx.config["kl_every"])
+    every = int(ctx.config.get("eval_every") or ctx.config["kl_every"])
     pending: dict = {}
 
     class LogToMetrics(TrainerCallback):

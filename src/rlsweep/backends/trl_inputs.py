@@ -36,7 +36,12 @@ from rlsweep.errors import SpecError
 MODEL_KEYS = ("model_name_or_path", "model_revision", "dtype", "attn_implementation")
 DATASET_KEYS = ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split")
 REWARD_KEYS = ("reward_funcs",)
-INPUT_KEYS = frozenset(MODEL_KEYS + DATASET_KEYS + REWARD_KEYS)
+#: PEFT (LoRA) in trl's ModelConfig names; lora_r and the rest can be swept
+PEFT_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
+             "lora_modules_to_save", "lora_task_type", "use_rslora", "use_dora")  # fmt: skip
+#: held-out evaluation: a seeded share of the train split (without a test split), and how often
+EVAL_KEYS = ("eval_fraction", "eval_every")
+INPUT_KEYS = frozenset(MODEL_KEYS + DATASET_KEYS + REWARD_KEYS + PEFT_KEYS + EVAL_KEYS)
 #: trl's reward-function registry (trl/scripts/grpo.py's reward_funcs_registry)
 TRL_REWARDS = ("accuracy_reward", "reasoning_accuracy_reward", "think_format_reward")
 #: dataset files by suffix -> the datasets builder that reads them
@@ -57,6 +62,7 @@ def uses_dataset(config: dict) -> bool:
 # -- spec time: cheap checks, no imports of user code, torch or trl ------------------------
 def check_spec(doc: dict, base: dict, known: set) -> None:
     """The run description's keys: local paths exist, reward functions can be found."""
+    _check_eval(base)
     given = doc.get("base") or {}
     swept = set(doc.get("parameters") or {})
     if "model_name_or_path" in base:
@@ -97,6 +103,7 @@ def check_preference_spec(doc: dict, base: dict, known: set) -> None:
     So the objective must be one that such a trial logs. The embedded task's
     ``max_length`` default is dropped for a dataset (trl's own applies).
     """
+    _check_eval(base)
     given = doc.get("base") or {}
     swept = set(doc.get("parameters") or {})
     if "model_name_or_path" in base:
@@ -122,7 +129,7 @@ def check_preference_spec(doc: dict, base: dict, known: set) -> None:
         # the embedded task's 16 tokens would cut the user's pairs short: trl's default applies
         base.pop("max_length", None)
     objective = doc.get("objective") or {}
-    test_split = base.get("dataset_test_split")
+    test_split = base.get("dataset_test_split") or base.get("eval_fraction")
     metric = objective.get("metric", "eval_reward" if test_split else "final_reward")
     chosen = "objective.metric" if "metric" in objective else "the default objective.metric"
     others = "or set objective.metric to kl_mean, kl_max or wall_time_s"
@@ -132,7 +139,7 @@ def check_preference_spec(doc: dict, base: dict, known: set) -> None:
             f"DPO on a dataset logs no training reward, so {chosen} {metric} would be empty; "
             f"use eval_reward (with dataset_test_split and reward_funcs), {others}",
         )
-    missing = [] if test_split else ["dataset_test_split"]
+    missing = [] if test_split else ["dataset_test_split (or eval_fraction)"]
     if not reward_names(base) and "reward_funcs" not in swept:
         missing.append("reward_funcs")
     if metric == "eval_reward" and missing:
@@ -141,6 +148,22 @@ def check_preference_spec(doc: dict, base: dict, known: set) -> None:
             f"eval_reward scores completions sampled on the test split with reward_funcs; "
             f"give {' and '.join(missing)}, {others}",
         )
+
+
+def _check_eval(base: dict) -> None:
+    fraction = base.get("eval_fraction")
+    if fraction is None:
+        return
+    if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise SpecError(
+            "base.eval_fraction", f"a share of the train split in (0, 1), got {fraction!r}"
+        )
+    if base.get("dataset_test_split"):
+        raise SpecError(
+            "base.eval_fraction", "dataset_test_split already holds prompts out; keep one of them"
+        )
+    if not uses_dataset(base):
+        raise SpecError("base.eval_fraction", "the embedded task has no dataset to split")
 
 
 def _check_source(path: str, value, what: str) -> None:
@@ -277,7 +300,25 @@ def load_splits(config: dict):
         raise ValueError(f"dataset_train_split {train_split!r}: the splits are {list(data)}")
     if test_split and test_split not in data:
         raise ValueError(f"dataset_test_split {test_split!r}: the splits are {list(data)}")
-    return data[train_split], (data[test_split] if test_split else None)
+    train, test = data[train_split], (data[test_split] if test_split else None)
+    fraction = config.get("eval_fraction")
+    if test is None and fraction:  # the same held-out rows for every trial: a fixed seed
+        parts = train.train_test_split(test_size=float(fraction), seed=0)
+        train, test = parts["train"], parts["test"]
+    return train, test
+
+
+def peft_config(config: dict):
+    """trl's own LoraConfig from ModelConfig's names (None without use_peft)."""
+    if not config.get("use_peft"):
+        return None
+    from trl import ModelConfig, get_peft_config
+
+    lora = get_peft_config(ModelConfig(**{k: config[k] for k in PEFT_KEYS if k in config}))
+    modules = config.get("lora_target_modules")
+    if isinstance(modules, list):  # ModelConfig makes [one] a string, which peft reads as a regex
+        lora.target_modules = set(modules)
+    return lora
 
 
 def model_kwargs(config: dict) -> dict:
