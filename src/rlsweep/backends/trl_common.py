@@ -17,10 +17,9 @@ import time
 from dataclasses import dataclass
 
 from rlsweep.backends import tiny, trl_inputs
+from rlsweep.integrations.trainer_files import is_summary
 from rlsweep.trial import TrainContext, resumed_rows
 
-#: the run summary row trl logs at the end (train_runtime...) is not a step
-SKIP_LOG_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second")
 EVAL_PROMPTS = 16
 
 
@@ -197,7 +196,7 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
                 pending[state.global_step] = evaluate_policy(kw["model"], setup_, ctx.seed)
 
         def on_log(self, _args, state, control, logs=None, **kw):
-            if not logs or any(k in logs for k in SKIP_LOG_KEYS):
+            if not logs or is_summary(logs):  # the run's summary row is not a step
                 return
             row = {"step": state.global_step, **logs}
             if state.global_step in pending:
