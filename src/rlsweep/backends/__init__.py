@@ -16,12 +16,11 @@ from difflib import get_close_matches
 from functools import cache
 from importlib import import_module, resources
 
+from rlsweep.backends.tiny import TINY_MODEL_PATH
 from rlsweep.backends.trl_inputs import INPUT_KEYS
 
 #: entry-point group through which other packages register BackendInfo rows
 ENTRY_POINT_GROUP = "rlsweep.backends"
-#: where the embedded tiny model is built (a build-model job makes it before training)
-TINY_MODEL_PATH = "resources/tiny-gpt2"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import sys
 from difflib import get_close_matches
 from pathlib import Path
 
+from rlsweep.backends.tiny import TINY_MODEL_PATH
 from rlsweep.errors import SpecError
 
 #: our keys in a trl backend's config, named as trl's ModelConfig and script arguments name them
@@ -169,8 +170,8 @@ def _check_eval(base: dict) -> None:
 def _check_source(path: str, value, what: str) -> None:
     """A local path must exist; a hub id needs the hub (refused when HF_HUB_OFFLINE is set)."""
     text = str(value)
-    if Path(text).exists():
-        return
+    if Path(text).exists() or Path(text).is_relative_to(TINY_MODEL_PATH):
+        return  # (the workflow builds the tiny model and its task before training)
     # a hub id is "name" or "org/name"; anything else that does not exist is a wrong path
     local = (
         text.startswith((".", "/", "~")) or text.count("/") > 1 or Path(text).suffix in DATA_FILES
