@@ -104,3 +104,20 @@ def test_lora_with_a_held_out_fraction_trains_and_evaluates_every_eval_every_ste
     rows = read_metrics(project / "lora" / "metrics.jsonl")
     assert [r["step"] for r in rows if "eval_reward" in r] == [2, 4, 6]
     assert all("rewards/match_answer/mean" in r for r in rows)
+
+
+@pytest.mark.slow
+def test_a_reward_model_scores_training_beside_a_reward_function(project):
+    from transformers import AutoTokenizer, GPT2Config, GPT2ForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(project / "my-model")
+    config = GPT2Config.from_pretrained(project / "my-model", num_labels=1)
+    GPT2ForSequenceClassification(config).save_pretrained(project / "rm")
+    tokenizer.save_pretrained(project / "rm")
+    doc = byo_spec(reward_model_name_or_path="rm", reward_funcs=["rewards.match_answer"])
+    trial = make_trial(parse_spec(doc), {"learning_rate": 1e-3})
+    assert run_trial(trial, "grpo", 0, project / "rm_run") is Status.OK
+    rows = read_metrics(project / "rm_run" / "metrics.jsonl")
+    logged = set().union(*rows)
+    assert "rewards/match_answer/mean" in logged and "eval_rewards/match_answer/mean" in logged
+    assert any(k.startswith("rewards/") and "match_answer" not in k for k in logged)  # the model

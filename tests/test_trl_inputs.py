@@ -127,3 +127,24 @@ def test_lora_settings_use_trls_names_and_can_be_swept(project):
     assert peft_config({**spec.base, "lora_r": 4}).r == 4
     assert "c_attn" in str(peft_config(spec.base).target_modules)
     assert peft_config({"use_peft": False}) is None
+
+
+def test_trls_dataset_mixture_is_loaded_by_trl_and_checked(project):
+    from rlsweep.backends.trl_inputs import load_splits
+
+    mixture = [{"path": "json", "data_files": "data/train.jsonl", "split": "train"}] * 2
+    spec = spec_with(reward_funcs=["rewards.match"], dataset_name=None, datasets=mixture)
+    train, test = load_splits(spec.base)
+    assert len(train) == 2 and test is None  # both entries, concatenated
+    with pytest.raises(SpecError, match=r"datasets\[0\].pth: .*did you mean 'path'"):
+        spec_with(reward_funcs=["rewards.match"], dataset_name=None, datasets=[{"pth": "x"}])
+    with pytest.raises(SpecError, match="not both"):
+        spec_with(reward_funcs=["rewards.match"], datasets=mixture)
+
+
+def test_a_reward_model_counts_as_the_datasets_reward(project):
+    (project / "rm").mkdir()
+    spec = spec_with(reward_model_name_or_path="rm")
+    assert spec.base["reward_model_name_or_path"] == "rm"
+    with pytest.raises(SpecError, match="base.reward_model_name_or_path: no such reward model"):
+        spec_with(reward_model_name_or_path="./nothere")

@@ -24,7 +24,8 @@ def train_online(ctx: TrainContext, algorithm: str) -> None:
         return prepared.task_reward(completions)
 
     if prepared.task is None:  # the user's dataset and reward functions
-        reward_funcs, train_dataset = prepared.reward_funcs, prepared.train_rows
+        # a copy: trl swaps a reward model's path for the loaded model in the list it gets
+        reward_funcs, train_dataset = list(prepared.reward_funcs), prepared.train_rows
     else:
         reward_funcs = pattern_reward
         train_dataset = Dataset.from_dict({"prompt": prepared.train_prompts()})

@@ -59,7 +59,7 @@ class Setup:
 
         A DPO dataset may come without reward functions: its test split then gives kl_ref only.
         """
-        return self.eval_rows is not None and bool(self.reward_funcs)
+        return self.eval_rows is not None and any(callable(f) for f in self.reward_funcs or [])
 
     def eval_reward(self, completions: list[str]) -> tuple[float, dict]:
         """Weighted mean reward of held-out completions, and each function's mean (trl's way)."""
@@ -75,6 +75,8 @@ class Setup:
         weights = self.reward_weights or [1.0] * len(self.reward_funcs)
         total, each = [0.0] * len(completions), {}
         for func, weight in zip(self.reward_funcs, weights, strict=True):
+            if not callable(func):  # a reward model: trl scores training with it, not held-out
+                continue
             values = [
                 math.nan if v is None else float(v)
                 for v in func(prompts=prompts, completions=shown, **columns)

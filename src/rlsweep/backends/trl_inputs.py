@@ -35,8 +35,11 @@ from rlsweep.errors import SpecError
 
 #: our keys in a trl backend's config, named as trl's ModelConfig and script arguments name them
 MODEL_KEYS = ("model_name_or_path", "model_revision", "dtype", "attn_implementation")
-DATASET_KEYS = ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split")
-REWARD_KEYS = ("reward_funcs",)
+DATASET_KEYS = ("dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split",
+                "datasets")  # fmt: skip
+#: the fields of one entry of trl's ``datasets:`` mixture (trl.scripts.utils.DatasetConfig)
+MIXTURE_FIELDS = ("path", "name", "data_dir", "data_files", "split", "columns", "fraction")
+REWARD_KEYS = ("reward_funcs", "reward_model_name_or_path")
 #: PEFT (LoRA) in trl's ModelConfig names; lora_r and the rest can be swept
 PEFT_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules",
              "lora_modules_to_save", "lora_task_type", "use_rslora", "use_dora")  # fmt: skip
@@ -57,17 +60,43 @@ def reward_names(config: dict) -> list[str]:
 
 def uses_dataset(config: dict) -> bool:
     """Whether the trial trains on the user's dataset (else on the embedded task)."""
-    return bool(config.get("dataset_name"))
+    return bool(config.get("dataset_name") or config.get("datasets"))
+
+
+def _check_mixture(base: dict) -> None:
+    """trl's ``datasets:`` list: mappings of DatasetConfig's fields, each with a ``path``."""
+    entries = base.get("datasets")
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not entries:
+        raise SpecError("base.datasets", "a list of {path, name, split, ...} (trl's mixture)")
+    for i, entry in enumerate(entries):
+        where = f"base.datasets[{i}]"
+        if not isinstance(entry, dict):
+            raise SpecError(where, "each dataset is a mapping: {path, name, split, ...}")
+        for key in entry:
+            if key not in MIXTURE_FIELDS:
+                hint = get_close_matches(str(key), MIXTURE_FIELDS, n=1)
+                fix = f"did you mean {hint[0]!r}?" if hint else f"use {', '.join(MIXTURE_FIELDS)}"
+                raise SpecError(f"{where}.{key}", f"trl's DatasetConfig has no {key!r}; {fix}")
+        if "path" not in entry:
+            raise SpecError(where, "needs a path (a hub id, or json/csv/... with data_files)")
+    if base.get("dataset_name"):
+        raise SpecError("base.datasets", "give datasets (a mixture) or dataset_name, not both")
 
 
 # -- spec time: cheap checks, no imports of user code, torch or trl ------------------------
 def check_spec(doc: dict, base: dict, known: set) -> None:
     """The run description's keys: local paths exist, reward functions can be found."""
     _check_eval(base)
+    _check_mixture(base)
     given = doc.get("base") or {}
     swept = set(doc.get("parameters") or {})
     if "model_name_or_path" in base:
         _check_source("base.model_name_or_path", base["model_name_or_path"], "model")
+    if base.get("reward_model_name_or_path"):
+        key = "base.reward_model_name_or_path"
+        _check_source(key, base["reward_model_name_or_path"], "reward model")
     if uses_dataset(base):
         if "task" in given:
             raise SpecError(
@@ -75,8 +104,10 @@ def check_spec(doc: dict, base: dict, known: set) -> None:
                 "the embedded task and dataset_name exclude each other; remove task "
                 "(the prompts come from the dataset, the rewards from reward_funcs)",
             )
-        _check_source("base.dataset_name", base["dataset_name"], "dataset")
-        if not reward_names(base) and "reward_funcs" not in swept:
+        if base.get("dataset_name"):
+            _check_source("base.dataset_name", base["dataset_name"], "dataset")
+        rewarded = reward_names(base) or base.get("reward_model_name_or_path")
+        if not rewarded and "reward_funcs" not in swept:
             raise SpecError(
                 "base.reward_funcs",
                 "a dataset needs reward functions: a trl name (accuracy_reward), a dotted "
@@ -252,8 +283,13 @@ def inputs_fingerprint(config: dict) -> str:
 
 # -- training time -----------------------------------------------------------------------
 def load_reward_funcs(config: dict) -> list:
-    """The reward functions, imported as trl's scripts import them."""
-    funcs = []
+    """The reward functions, imported as trl's scripts import them (a reward model first,
+    as its path: trl loads it)."""
+    funcs = (
+        [str(config["reward_model_name_or_path"])]
+        if config.get("reward_model_name_or_path")
+        else []
+    )
     for name in reward_names(config):
         name = str(name)
         if ":" in name:
@@ -280,9 +316,16 @@ def load_splits(config: dict):
     """(train, test or None) of ``dataset_name``: a local file or folder, or a hub id."""
     from datasets import load_dataset, load_from_disk
 
-    name = str(config["dataset_name"])
     train_split = config.get("dataset_train_split") or "train"
     test_split = config.get("dataset_test_split")
+    if config.get("datasets"):  # trl's mixture, loaded by trl's own get_dataset
+        from trl import DatasetMixtureConfig, get_dataset
+        from trl.scripts.utils import DatasetConfig
+
+        entries = [DatasetConfig(**entry) for entry in config["datasets"]]
+        data = get_dataset(DatasetMixtureConfig(datasets=entries))
+        return _splits(data, train_split, test_split, config)
+    name = str(config["dataset_name"])
     path = Path(name)
     if path.is_dir() and (
         (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
@@ -296,7 +339,11 @@ def load_splits(config: dict):
     else:
         data = load_dataset(name, name=config.get("dataset_config"))
     if not hasattr(data, "keys"):  # one split saved with save_to_disk
-        return data, None
+        data = {train_split: data}
+    return _splits(data, train_split, test_split, config)
+
+
+def _splits(data, train_split: str, test_split: str | None, config: dict):
     if train_split not in data:
         raise ValueError(f"dataset_train_split {train_split!r}: the splits are {list(data)}")
     if test_split and test_split not in data:

@@ -185,10 +185,25 @@ def _check_dataset(config: dict, columns: tuple) -> list[str]:
         funcs = trl_inputs.load_reward_funcs(config)
     except Exception as exc:
         raise SpecError("base.reward_funcs", f"cannot import: {_one_line(exc)}") from None
+    if config.get("reward_model_name_or_path"):
+        lines.append(_check_reward_model(str(config["reward_model_name_or_path"])))
+    funcs = [f for f in funcs if callable(f)]  # a reward model (a path) is trl's to load
     for i, (name, func) in enumerate(zip(names, funcs, strict=True)):
         _call_reward(f"base.reward_funcs[{i}]", name, func, rows)
         lines.append(f"ok: reward function {name} returns one number per completion")
     return lines
+
+
+def _check_reward_model(source: str) -> str:
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except Exception as exc:
+        raise SpecError(
+            "base.reward_model_name_or_path", f"cannot load {source!r}: {_one_line(exc)}"
+        ) from None
+    return f"ok: reward model {source} ({config.model_type})"
 
 
 def _call_reward(key: str, name: str, func, rows: list[dict]) -> None:
