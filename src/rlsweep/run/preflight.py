@@ -230,10 +230,20 @@ def _one_line(exc: Exception) -> str:
 
 
 def _quiet() -> None:
-    """Library warnings and progress bars stay out of preflight's one-line answers."""
+    """Library warnings and progress bars stay out of preflight's one-line answers.
+
+    (Calls, not only environment variables: those are read when the library is
+    first imported, which in a process that imported it before is too late.)
+    """
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     warnings.simplefilter("ignore")
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()
 
 
 def write_marker(spec: Spec, dirs: SweepDirs, lines: list[str]) -> Path:
