@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rlsweep import __version__
-from rlsweep.errors import SpecError
+from rlsweep.errors import RunError, SpecError
 
 
 def _spec(args):
@@ -342,10 +342,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _place_on_gpus(spec) -> None:
+    """Take this job's GPU slots before anything touches CUDA (the warm worker included).
+
+    Not under SLURM (it places jobs itself; RLSWEEP_GPUS opts back in) nor in the
+    ranks of a distributed launch (accelerate gives each rank its device).
+    """
+    import os
+
+    gpus = float(spec.resources.get("gpus", 0) or 0)
+    if gpus <= 0 or "LOCAL_RANK" in os.environ or os.environ.get("RLSWEEP_GPU_SLOTS"):
+        return
+    if "SLURM_JOB_ID" in os.environ and "RLSWEEP_GPUS" not in os.environ:
+        return
+    from rlsweep.run.gpus import acquire
+
+    try:
+        chosen = acquire(gpus)
+    except RuntimeError as exc:
+        raise RunError("resources.gpus", str(exc)) from None
+    print(f"placed on GPU {','.join(chosen)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.func in (cmd_train, cmd_train_batch, cmd_confirm):
+            _place_on_gpus(_spec(args))
         if args.func in (cmd_train, cmd_train_batch, cmd_confirm, cmd_build_model):
             from rlsweep.run import warm
 

@@ -10,6 +10,7 @@ path to the CLI, which reloads it (cheap, deterministic).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from rlsweep.design import expand
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.manifest import write_manifest
+from rlsweep.run.gpus import SLOTS as GPU_SLOTS
 from rlsweep.run.guard import check_finished_trials
 from rlsweep.run.jobs import batch_marker, design_batches, rung_batches
 from rlsweep.spec import VALIDATED_ENV, Spec, load_spec, read_spec_text, spec_digest
@@ -150,7 +152,10 @@ class Sweep:
         gpus = res.pop("gpus", 0)
         out = {"mem_mb": lambda wildcards, attempt: mem_mb * attempt, **res}
         if gpus:
-            out["gpu"] = gpus
+            # whole GPUs for SLURM's request; slots (an integer Snakemake can count) for a
+            # workstation's profile, where jobs take the slots themselves (rlsweep.run.gpus)
+            out["gpu"] = math.ceil(gpus)
+            out["gpu_slots"] = round(gpus * GPU_SLOTS)
         return out
 
     def batch_resources(self) -> dict:

@@ -86,8 +86,27 @@ def curve(config: dict, seed: int):
             return
 
 
-#: fault injection for tests and drills: "crash@learning_rate=0.001" makes matching trials raise
+#: fault injection for tests and drills: "crash@learning_rate=0.001" makes matching trials raise;
+#: "oom@per_device_train_batch_size>8" raises torch's real CUDA OutOfMemoryError while the
+#: (per-device) batch is above 8 (the runner's retry halves it)
 FAULT_VARIABLE = "RLSWEEP_INJECT_FAULT"
+
+
+def _injected_oom(config: dict) -> bool:
+    fault = os.environ.get(FAULT_VARIABLE, "")
+    if not fault.startswith("oom@"):
+        return False
+    key, _, value = fault[len("oom@") :].partition(">")
+    return key in config and float(config[key]) > float(value)
+
+
+def _raise_oom() -> None:
+    import torch  # only here: synthetic trials import no torch
+
+    raise torch.cuda.OutOfMemoryError(
+        f"CUDA out of memory. Tried to allocate 2.00 GiB (injected: "
+        f"{FAULT_VARIABLE}={os.environ[FAULT_VARIABLE]})"
+    )
 
 
 def _injected_crash(config: dict) -> bool:
@@ -112,6 +131,8 @@ def train(ctx: TrainContext) -> None:
             continue  # drawn, not trained: keeps the noise stream identical to a cold run
         if _injected_crash(ctx.config) and row["step"] > 3:
             raise RuntimeError(f"injected crash ({FAULT_VARIABLE}={os.environ[FAULT_VARIABLE]})")
+        if _injected_oom(ctx.config) and row["step"] > 3:
+            _raise_oom()
         ctx.log.log(row)
         if pause:
             time.sleep(pause)  # real time only; wall_time_s stays simulated
