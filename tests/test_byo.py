@@ -86,6 +86,8 @@ def test_rloo_trains_on_your_data_with_both_reward_functions(project):
     spec = parse_spec(byo_spec("rloo"))
     trial = make_trial(spec, {"learning_rate": 1e-3})
     assert run_trial(trial, "rloo", 0, project / "out") is Status.OK
+    status = json.loads((project / "out" / "status.json").read_text())
+    assert status["device"] == "cpu" and status["precision"] == "fp32"  # recorded
     logged = set().union(*read_metrics(project / "out" / "metrics.jsonl"))
     assert {"rewards/match_answer/mean", "rewards/variety/mean", "eval_reward"} <= logged
 

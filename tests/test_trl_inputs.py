@@ -148,3 +148,26 @@ def test_a_reward_model_counts_as_the_datasets_reward(project):
     assert spec.base["reward_model_name_or_path"] == "rm"
     with pytest.raises(SpecError, match="base.reward_model_name_or_path: no such reward model"):
         spec_with(reward_model_name_or_path="./nothere")
+
+
+def test_device_defaults_cpu_here_and_bf16_on_a_cuda_device_that_has_it(monkeypatch):
+    import torch
+
+    from rlsweep.backends.trl_common import device_defaults
+
+    if not torch.cuda.is_available():
+        assert device_defaults({}) == {
+            "use_cpu": True,
+            "info": {"device": "cpu", "precision": "fp32"},
+        }
+    # the CUDA branch's decisions, with torch's answers for a bf16-capable device stubbed in
+    # (no GPU here; tests never need one)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Test GPU")
+    chosen = device_defaults({})
+    assert chosen["bf16"] is True and chosen["use_cpu"] is False
+    assert chosen["info"] == {"device": "cuda", "gpu_model": "Test GPU", "precision": "bf16"}
+    assert "bf16" not in device_defaults({"fp16": True})  # the spec's precision wins
+    assert device_defaults({"fp16": True})["info"]["precision"] == "fp16"
+    assert device_defaults({"bf16": False})["info"]["precision"] == "fp32"

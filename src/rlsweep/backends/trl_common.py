@@ -164,25 +164,41 @@ def prompt_text(tokenizer, prompt) -> str:
 
 
 def trainer_args(ctx: TrainContext, setup_: Setup) -> dict:
-    """Keyword arguments every trl config gets (seeding, CPU, no hub, checkpoints)."""
-    import torch
-
+    """Keyword arguments every trl config gets (seeding, device, precision, no hub, checkpoints)."""
     steps = int(setup_.config["max_steps"])
     saving = (
         {"save_strategy": "steps", "save_steps": steps}
         if ctx.save_checkpoint
         else {"save_strategy": "no"}
     )
+    device = device_defaults(setup_.config)
+    ctx.info.update(device.pop("info"))
     return {
         "output_dir": str(ctx.work_dir / "trainer"),
         "seed": ctx.seed,
         "data_seed": ctx.seed,
-        "use_cpu": not torch.cuda.is_available(),
         "report_to": [],
         "disable_tqdm": True,
+        **device,
         **saving,
         **setup_.config,
     }
+
+
+def device_defaults(config: dict) -> dict:
+    """CPU only where no GPU is visible; on CUDA bf16 where the device has it, unless the
+    spec sets a precision. ``info`` says what the trial ran on (for status.json)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"use_cpu": True, "info": {"device": "cpu", "precision": "fp32"}}
+    chosen = {}
+    if "bf16" not in config and "fp16" not in config and torch.cuda.is_bf16_supported():
+        chosen["bf16"] = True
+    settings = {**chosen, **config}
+    precision = "bf16" if settings.get("bf16") else "fp16" if settings.get("fp16") else "fp32"
+    info = {"device": "cuda", "gpu_model": torch.cuda.get_device_name(0), "precision": precision}
+    return {"use_cpu": False, **chosen, "info": info}
 
 
 def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = False):

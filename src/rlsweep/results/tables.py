@@ -138,6 +138,7 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
                 "config_hash": trial_config_hash(config),
                 "test_seeds": list(spec.seeds_test),
                 "params": entry["params"],
+                "ran_on": _ran_on(dirs, entry, spec.seeds_test),
             }
         )
     return {
@@ -155,6 +156,19 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
         },
         "rows": rows,
     }
+
+
+#: what a trial-seed's status.json says it ran on (trl backends record these)
+RAN_ON = ("device", "gpu_model", "precision", "cuda_visible_devices")
+
+
+def _ran_on(dirs: SweepDirs, entry: dict, seeds) -> list[dict]:
+    """Device, GPU model and precision of each test seed's run, as its status.json has them."""
+    out = []
+    for seed in seeds:
+        status = json.loads((confirmed_seed_dir(dirs, entry, seed) / "status.json").read_text())
+        out.append({"seed": seed, **{k: status[k] for k in RAN_ON if k in status}})
+    return out
 
 
 def _git() -> dict:
