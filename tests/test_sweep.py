@@ -62,7 +62,7 @@ def test_resources_grow_memory_per_attempt_and_several_gpus_use_accelerate(sweep
     resources = sweep.train_resources()
     assert resources["mem_mb"](None, 3) == 1500 and resources["gpu"] == 2
     assert resources["runtime"] == 7
-    assert sweep.launcher.startswith("accelerate launch --num_processes 2")
+    assert sweep.launcher.startswith("accelerate launch --multi_gpu --num_processes 2")
 
 
 def test_trl_sweeps_wait_for_the_tiny_model_unless_they_bring_their_own(sweep_of):

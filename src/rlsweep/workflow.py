@@ -167,10 +167,15 @@ class Sweep:
 
     @property
     def launcher(self) -> str:
-        """How a trial starts: plain, or under `accelerate launch` for several GPUs."""
-        gpus = self.spec.resources.get("gpus", 0)
-        if gpus > 1:
-            return f"accelerate launch --num_processes {gpus} -m rlsweep"
+        """How a trial starts: plain, or under `accelerate launch` for several processes.
+
+        One process per GPU when a trial takes more than one; ``resources.processes``
+        data-parallel processes otherwise (on CPU they talk over gloo).
+        """
+        gpus = self.spec.resources.get("gpus", 0) or 0
+        processes = max(math.ceil(gpus) if gpus > 1 else 1, self.spec.resources.get("processes", 1))
+        if processes > 1:  # --multi_gpu is accelerate's multi-process launcher (gloo on CPU)
+            return f"accelerate launch --multi_gpu --num_processes {processes} -m rlsweep"
         return "rlsweep"
 
     def model_inputs(self) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import shutil
 import socket
 import sys
 import time
@@ -93,7 +94,24 @@ def limit_threads(threads: int) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def run_trial(
+def run_trial(trial: Trial, backend: str, seed: int, out_dir: Path, *args, **kwargs) -> Status:
+    """Train one trial on one seed and write its results atomically into ``out_dir``.
+
+    In a data-parallel trial (``accelerate launch``, ``RANK`` > 0) every rank trains,
+    and only rank 0 writes the trial's files: the others work in a private
+    directory inside it, removed when they finish, so metrics are written once.
+    """
+    rank = int(os.environ.get("RANK") or 0)
+    if not rank:
+        return _run_trial(trial, backend, seed, out_dir, *args, **kwargs)
+    private = Path(out_dir) / f".rank{rank}"
+    try:
+        return _run_trial(trial, backend, seed, private, *args, **kwargs)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _run_trial(
     trial: Trial,
     backend: str,
     seed: int,
@@ -104,7 +122,6 @@ def run_trial(
     resume_from: Path | None = None,
     save_checkpoint: bool = False,
 ) -> Status:
-    """Train one trial on one seed and write its results atomically into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("status.json", "failure.json", COPY_NAME):
@@ -175,6 +192,11 @@ def run_trial(
             "threads": threads,
             "warm_worker": STARTED_AT is not None,
             **gpu_placement(),
+            **(
+                {"world_size": int(os.environ["WORLD_SIZE"])}
+                if os.environ.get("WORLD_SIZE")
+                else {}
+            ),
             **process_usage(),
             "versions": package_versions(entry.versions),
         },

@@ -61,12 +61,14 @@ def allowed() -> bool:
         and os.environ.get("RLSWEEP_WARM", "1") != "0"
         and sys.platform == "linux"
         and "SLURM_JOB_ID" not in os.environ
+        and "LOCAL_RANK" not in os.environ  # a rank of a distributed launch
     )
 
 
 def wanted(spec) -> bool:
     """Whether this job should go to a warm worker: allowed, a warm backend, one process."""
-    return allowed() and backend(spec.backend).warm and spec.resources.get("gpus", 0) <= 1
+    one_process = spec.resources.get("gpus", 0) <= 1 and spec.resources.get("processes", 1) <= 1
+    return allowed() and backend(spec.backend).warm and one_process
 
 
 def warm_backends():
