@@ -240,7 +240,10 @@ def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float, dict
     tokenizer, reference = setup_.tokenizer, setup_.reference
     was_training = model.training
     model.eval()
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
+    # fork every device's generator: manual_seed below reseeds CUDA too, and training's
+    # draws must not depend on when KL was measured
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
         torch.manual_seed(seed + 7919)
         batch = tokenizer(setup_.eval_prompts, return_tensors="pt", padding=True).to(model.device)
         out = model.generate(
