@@ -158,7 +158,7 @@ class Search:
         ]
 
     def _write_params(self, trial: Trial) -> None:
-        write_params(self.dirs.trial(trial.id) / "params.json", trial, self.spec.backend)
+        write_params(self.dirs.params(trial.id), trial, self.spec.backend)
 
     # -- proposing --------------------------------------------------------
     def history(self, before_bracket: int) -> list[Result]:

@@ -200,7 +200,7 @@ class _Driver:
     def _design(self) -> None:
         """Grid and random: every trial of the design, in its order."""
         for trial in expand(self.spec):
-            write_params(self.dirs.trial(trial.id) / "params.json", trial, self.spec.backend)
+            write_params(self.dirs.params(trial.id), trial, self.spec.backend)
             spent = self._train(trial)
             (row,) = trial_rows(self.spec, [trial], self.dirs)
             self._record(trial, row["status"], row[self.spec.metric], spent)

@@ -18,7 +18,7 @@ from rlsweep.parameters import active_only, sample_params
 from rlsweep.search.methods import method
 from rlsweep.spec import Spec
 from rlsweep.tree import flatten, set_dotted
-from rlsweep.trial import Trial, trial_id, trial_label  # noqa: F401 (trial_label: re-export)
+from rlsweep.trial import Trial, trial_id
 
 
 def make_trial(spec: Spec, params: dict, warm_start_from: str | None = None) -> Trial:

@@ -139,7 +139,7 @@ class Sweep:
 
     def warm_start_input(self, trial_id: str, seed: str) -> list[str]:
         """The lower-rung result a warm-started trial resumes from (named in its params.json)."""
-        params = self.dirs.trial(trial_id) / "params.json"
+        params = self.dirs.params(trial_id)
         if not params.is_file():
             return []
         lower = json.loads(params.read_text()).get("warm_start_from")

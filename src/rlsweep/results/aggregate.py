@@ -14,7 +14,7 @@ from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.metrics.curves import OBJECTIVE_COLUMNS
 from rlsweep.objectives import direction, rank_key
-from rlsweep.rows import check_intact, trial_rows  # noqa: F401 (check_intact: re-export)
+from rlsweep.rows import trial_rows
 from rlsweep.spec import Spec, satisfies
 from rlsweep.trial import Trial
 
