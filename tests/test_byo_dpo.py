@@ -73,6 +73,17 @@ def test_a_preference_dataset_needs_no_reward_functions(folder):
     assert parse_spec(preference_spec()).metric == "eval_reward"
 
 
+def test_dpo_takes_trls_dataset_mixture_and_checks_it_like_the_other_trl_backends(folder):
+    mixture = [{"path": "json", "data_files": "prefs/train.jsonl", "split": "train"}]
+    doc = preference_spec(dataset_name=None, dataset_test_split=None, datasets=mixture)
+    doc["base"] = {k: v for k, v in doc["base"].items() if v is not None}
+    doc["objective"] = {"metric": "kl_mean"}
+    assert parse_spec(doc).base["datasets"] == mixture
+    doc["base"]["datasets"] = [{"pth": "json"}]
+    with pytest.raises(SpecError, match="did you mean 'path'"):
+        parse_spec(doc)
+
+
 def test_the_embedded_tasks_max_length_does_not_cut_your_pairs(folder):
     assert "max_length" not in parse_spec(preference_spec()).base  # trl's default applies
     assert parse_spec(preference_spec(max_length=64)).base["max_length"] == 64

@@ -20,6 +20,7 @@ import yaml
 
 from rlsweep.backends import backend as backend_info
 from rlsweep.backends import unknown_backend
+from rlsweep.backends.trl_inputs import held_out
 from rlsweep.errors import SpecError
 from rlsweep.objectives import OBJECTIVES, direction
 from rlsweep.parameters import Parameter, check_conditions, coerce_yaml11
@@ -74,9 +75,6 @@ class Spec:
     def better(self, a: float, b: float) -> bool:
         return a > b if self.mode == "max" else a < b
 
-
-#: base keys that hold prompts out for evaluation (rlsweep.backends.trl_inputs)
-EVAL_SPLIT = ("dataset_test_split", "eval_fraction")
 
 #: libyaml's safe loader where PyYAML has it (a 10k-trial grid spec parses ~10x faster)
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -164,8 +162,7 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
         )
     objective = doc.get("objective") or {}
     # held-out prompts make the held-out reward the default objective (and the tables')
-    held_out = any(base.get(key) for key in EVAL_SPLIT)
-    metric = objective.get("metric", "eval_reward" if held_out else "final_reward")
+    metric = objective.get("metric", "eval_reward" if held_out(base) else "final_reward")
     if not backend.any_metric:  # a user's program may log and optimise any key
         _check_metric(metric, "objective.metric")
     mode = objective.get("mode", direction(metric))

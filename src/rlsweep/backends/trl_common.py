@@ -63,24 +63,13 @@ class Setup:
 
     def eval_reward(self, completions: list[str]) -> tuple[float, dict]:
         """Weighted mean reward of held-out completions, and each function's mean (trl's way)."""
-        rows = self.eval_rows
-        columns = {k: [r[k] for r in rows] for k in rows[0] if k != "prompt"}
-        prompts = [r["prompt"] for r in rows]
-        conversational = not isinstance(prompts[0], str)
-        shown = (
-            [[{"role": "assistant", "content": c}] for c in completions]
-            if conversational
-            else completions
-        )
+        arguments = trl_inputs.reward_arguments(self.eval_rows, completions)
         weights = self.reward_weights or [1.0] * len(self.reward_funcs)
         total, each = [0.0] * len(completions), {}
         for func, weight in zip(self.reward_funcs, weights, strict=True):
             if not callable(func):  # a reward model: trl scores training with it, not held-out
                 continue
-            values = [
-                math.nan if v is None else float(v)
-                for v in func(prompts=prompts, completions=shown, **columns)
-            ]
+            values = [math.nan if v is None else float(v) for v in func(**arguments)]
             each[getattr(func, "__name__", "reward")] = sum(values) / len(values)
             total = [t + weight * v for t, v in zip(total, values, strict=True)]
         return sum(total) / len(total), each

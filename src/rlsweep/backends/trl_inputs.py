@@ -45,6 +45,8 @@ PEFT_KEYS = ("use_peft", "lora_r", "lora_alpha", "lora_dropout", "lora_target_mo
              "lora_modules_to_save", "lora_task_type", "use_rslora", "use_dora")  # fmt: skip
 #: held-out evaluation: a seeded share of the train split (without a test split), and how often
 EVAL_KEYS = ("eval_fraction", "eval_every")
+#: the keys that hold prompts out (and so make eval_reward the default objective)
+HELD_OUT_KEYS = ("dataset_test_split", "eval_fraction")
 INPUT_KEYS = frozenset(MODEL_KEYS + DATASET_KEYS + REWARD_KEYS + PEFT_KEYS + EVAL_KEYS)
 #: trl's reward-function registry (trl/scripts/grpo.py's reward_funcs_registry)
 TRL_REWARDS = ("accuracy_reward", "reasoning_accuracy_reward", "think_format_reward")
@@ -56,6 +58,11 @@ DATA_FILES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "par
 def reward_names(config: dict) -> list[str]:
     funcs = config.get("reward_funcs") or []
     return [funcs] if isinstance(funcs, str) else list(funcs)
+
+
+def held_out(config: dict) -> bool:
+    """Whether prompts are held out for evaluation (a test split or a share of train)."""
+    return any(config.get(key) for key in HELD_OUT_KEYS)
 
 
 def uses_dataset(config: dict) -> bool:
@@ -88,6 +95,22 @@ def _check_mixture(base: dict) -> None:
 # -- spec time: cheap checks, no imports of user code, torch or trl ------------------------
 def check_spec(doc: dict, base: dict, known: set) -> None:
     """The run description's keys: local paths exist, reward functions can be found."""
+    _, swept = _check_inputs(
+        doc, base, "the prompts come from the dataset, the rewards from reward_funcs"
+    )
+    rewarded = reward_names(base) or base.get("reward_model_name_or_path")
+    if uses_dataset(base) and not rewarded and "reward_funcs" not in swept:
+        raise SpecError(
+            "base.reward_funcs",
+            "a dataset needs reward functions: a trl name (accuracy_reward), a dotted "
+            "path (my_rewards.fn) or path/to/file.py:fn",
+        )
+
+
+def _check_inputs(doc: dict, base: dict, from_dataset: str) -> tuple[dict, set]:
+    """What every trl backend checks: the held-out share, the mixture, the model and
+    dataset paths, the task/dataset choice and each reward function. Returns the spec's
+    own base settings and its swept keys."""
     _check_eval(base)
     _check_mixture(base)
     given = doc.get("base") or {}
@@ -101,18 +124,11 @@ def check_spec(doc: dict, base: dict, known: set) -> None:
         if "task" in given:
             raise SpecError(
                 "base.task",
-                "the embedded task and dataset_name exclude each other; remove task "
-                "(the prompts come from the dataset, the rewards from reward_funcs)",
+                "the embedded task and dataset_name exclude each other; "
+                f"remove task ({from_dataset})",
             )
         if base.get("dataset_name"):
             _check_source("base.dataset_name", base["dataset_name"], "dataset")
-        rewarded = reward_names(base) or base.get("reward_model_name_or_path")
-        if not rewarded and "reward_funcs" not in swept:
-            raise SpecError(
-                "base.reward_funcs",
-                "a dataset needs reward functions: a trl name (accuracy_reward), a dotted "
-                "path (my_rewards.fn) or path/to/file.py:fn",
-            )
     elif reward_names(base):
         raise SpecError(
             "base.reward_funcs",
@@ -120,6 +136,7 @@ def check_spec(doc: dict, base: dict, known: set) -> None:
         )
     for i, name in enumerate(reward_names(base)):
         _check_reward(f"base.reward_funcs[{i}]", name)
+    return given, swept
 
 
 #: objectives that read ``reward`` (rewards on training prompts): DPO on a dataset logs none
@@ -135,33 +152,14 @@ def check_preference_spec(doc: dict, base: dict, known: set) -> None:
     So the objective must be one that such a trial logs. The embedded task's
     ``max_length`` default is dropped for a dataset (trl's own applies).
     """
-    _check_eval(base)
-    given = doc.get("base") or {}
-    swept = set(doc.get("parameters") or {})
-    if "model_name_or_path" in base:
-        _check_source("base.model_name_or_path", base["model_name_or_path"], "model")
+    given, swept = _check_inputs(doc, base, "the preference pairs come from the dataset")
     if not uses_dataset(base):
-        if reward_names(base):
-            raise SpecError(
-                "base.reward_funcs",
-                "the embedded task has its own reward; give dataset_name too, or remove "
-                "reward_funcs",
-            )
         return
-    if "task" in given:
-        raise SpecError(
-            "base.task",
-            "the embedded task and dataset_name exclude each other; remove task "
-            "(the preference pairs come from the dataset)",
-        )
-    _check_source("base.dataset_name", base["dataset_name"], "dataset")
-    for i, name in enumerate(reward_names(base)):
-        _check_reward(f"base.reward_funcs[{i}]", name)
     if "max_length" not in given and "max_length" not in swept:
         # the embedded task's 16 tokens would cut the user's pairs short: trl's default applies
         base.pop("max_length", None)
     objective = doc.get("objective") or {}
-    test_split = base.get("dataset_test_split") or base.get("eval_fraction")
+    test_split = held_out(base)
     metric = objective.get("metric", "eval_reward" if test_split else "final_reward")
     chosen = "objective.metric" if "metric" in objective else "the default objective.metric"
     others = "or set objective.metric to kl_mean, kl_max or wall_time_s"
@@ -310,6 +308,18 @@ def load_reward_funcs(config: dict) -> list:
 
             funcs.append(getattr(trl.rewards, name))
     return funcs
+
+
+def reward_arguments(rows: list[dict], texts: list[str]) -> dict:
+    """What trl hands a reward function for ``texts`` sampled on ``rows``: the prompts, the
+    completions (as assistant messages for a conversational prompt) and every other column."""
+    prompts = [r["prompt"] for r in rows]
+    conversational = not isinstance(prompts[0], str)
+    completions = (
+        [[{"role": "assistant", "content": t}] for t in texts] if conversational else texts
+    )
+    columns = {k: [r[k] for r in rows] for k in rows[0] if k != "prompt"}
+    return {"prompts": prompts, "completions": completions, **columns}
 
 
 def load_splits(config: dict):

@@ -207,13 +207,9 @@ def _check_reward_model(source: str) -> str:
 
 
 def _call_reward(key: str, name: str, func, rows: list[dict]) -> None:
-    prompts = [r["prompt"] for r in rows]
-    columns = {k: [r[k] for r in rows] for k in rows[0] if k != "prompt"}
-    text = ["abab", "cdcd"][: len(rows)]
-    conversational = not isinstance(prompts[0], str)
-    completions = [[{"role": "assistant", "content": t}] for t in text] if conversational else text
+    arguments = trl_inputs.reward_arguments(rows, ["abab", "cdcd"][: len(rows)])
     try:
-        values = func(prompts=prompts, completions=completions, **columns)
+        values = func(**arguments)
     except Exception as exc:
         raise SpecError(key, f"{name} raised on two dataset rows: {_one_line(exc)}") from None
     if not isinstance(values, (list, tuple)) or len(values) != len(rows):
