@@ -45,7 +45,7 @@ def code_fingerprint(backend: str, config: dict | None = None) -> str:
 
 def check_finished_trials(root: Path, backend: str, allow_code_change: bool = False) -> int:
     """Raise RunError if any finished trial under ``root`` was trained by other code."""
-    checked, expected = 0, {}
+    checked, expected, configs = 0, {}, {}
     info = backend_info(backend)
     reads_config = info.fingerprint is not None
     for status_path in sorted(Path(root).glob("trials/*/seed_*/status.json")):
@@ -56,8 +56,7 @@ def check_finished_trials(root: Path, backend: str, allow_code_change: bool = Fa
         recorded = status.get("code")
         config = None
         if reads_config:  # only a backend with a config fingerprint reads the config
-            params = status_path.parent.parent / "params.json"
-            config = json.loads(params.read_text())["config"] if params.is_file() else None
+            config = _config(status_path.parent.parent / "params.json", configs)
         key = json.dumps(config and [config.get(k) for k in info.fingerprint_keys])
         if key not in expected:  # one fingerprint per distinct command, not per trial-seed
             expected[key] = code_fingerprint(backend, config)
@@ -70,3 +69,10 @@ def check_finished_trials(root: Path, backend: str, allow_code_change: bool = Fa
             )
         checked += 1
     return checked
+
+
+def _config(params: Path, seen: dict) -> dict | None:
+    """A trial's config from its params.json, read once for all its seeds."""
+    if params not in seen:
+        seen[params] = json.loads(params.read_text())["config"] if params.is_file() else None
+    return seen[params]
