@@ -17,7 +17,7 @@ from functools import cache
 from importlib import import_module, resources
 
 from rlsweep.backends.tiny import TINY_MODEL_PATH
-from rlsweep.backends.trl_inputs import INPUT_KEYS
+from rlsweep.backends.trl_inputs import OWN_KEYS
 
 #: entry-point group through which other packages register BackendInfo rows
 ENTRY_POINT_GROUP = "rlsweep.backends"
@@ -150,16 +150,11 @@ TRL_PRELOAD = ("datasets", "torch", "transformers", "trl", "transformers.models.
                "rlsweep.backends.dpo", "rlsweep.backends.online")  # fmt: skip
 
 
-#: what a trial trains on, in trl's names (model, dataset, rewards, PEFT, evaluation)
-TRL_INPUT_KEYS = INPUT_KEYS
-
-
 def _trl_backend(
     name: str,
     config_class: str,
     summary: str,
     defaults: dict,
-    users_data: bool = False,
     check: str = "check_spec",
     dataset_columns: tuple = ("prompt",),
 ) -> BackendInfo:
@@ -168,22 +163,15 @@ def _trl_backend(
     ``check``: the function of rlsweep.backends.trl_inputs that checks a spec's inputs;
     ``dataset_columns``: the columns its trainer reads from a user's dataset.
     """
-    inputs = (
-        {
-            "own_keys": frozenset({"model", "task", "kl_every"}) | TRL_INPUT_KEYS,
-            "check": f"rlsweep.backends.trl_inputs:{check}",
-            "fingerprint": "rlsweep.backends.trl_inputs:inputs_fingerprint",
-            "fingerprint_keys": ("reward_funcs",),
-        }
-        if users_data
-        else {"own_keys": frozenset({"model", "task", "kl_every"})}
-    )
     return BackendInfo(
         name=name,
         module=f"rlsweep.backends.{name}",
         summary=summary,
         defaults=defaults,
-        **inputs,
+        own_keys=OWN_KEYS,
+        check=f"rlsweep.backends.trl_inputs:{check}",
+        fingerprint="rlsweep.backends.trl_inputs:inputs_fingerprint",
+        fingerprint_keys=("reward_funcs",),
         config_class=config_class,
         needs_tiny_model=True,
         resources={"mem_mb": 2000, "runtime": 60, "gpus": 0},
@@ -202,21 +190,18 @@ BACKENDS: dict[str, BackendInfo] = {
         "GRPOConfig",
         "trl GRPOTrainer on your model, dataset and rewards, or the embedded tiny task",
         GRPO_DEFAULTS,
-        users_data=True,
     ),
     "rloo": _trl_backend(
         "rloo",
         "RLOOConfig",
         "trl RLOOTrainer on your model, dataset and rewards, or the embedded tiny task",
         RLOO_DEFAULTS,
-        users_data=True,
     ),
     "dpo": _trl_backend(
         "dpo",
         "DPOConfig",
         "trl DPOTrainer on your model and preference data, or the embedded task's pairs",
         DPO_DEFAULTS,
-        users_data=True,
         check="check_preference_spec",
         dataset_columns=("prompt", "chosen", "rejected"),
     ),

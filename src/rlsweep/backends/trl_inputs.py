@@ -48,6 +48,9 @@ EVAL_KEYS = ("eval_fraction", "eval_every")
 #: the keys that hold prompts out (and so make eval_reward the default objective)
 HELD_OUT_KEYS = ("dataset_test_split", "eval_fraction")
 INPUT_KEYS = frozenset(MODEL_KEYS + DATASET_KEYS + REWARD_KEYS + PEFT_KEYS + EVAL_KEYS)
+#: every key of a trl backend's config that is ours, not the trainer's: the embedded
+#: task's (model, task, kl_every) and trl's run-description names above
+OWN_KEYS = frozenset({"model", "task", "kl_every"}) | INPUT_KEYS
 #: trl's reward-function registry (trl/scripts/grpo.py's reward_funcs_registry)
 TRL_REWARDS = ("accuracy_reward", "reasoning_accuracy_reward", "think_format_reward")
 #: dataset files by suffix -> the datasets builder that reads them

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from rlsweep.atomic import atomic_write_json
-from rlsweep.backends import TRL_INPUT_KEYS, trl_inputs
 from rlsweep.backends import backend as backend_info
+from rlsweep.backends import trl_inputs
 from rlsweep.design import expand, make_trial
 from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
@@ -33,8 +33,6 @@ from rlsweep.search.methods import method
 from rlsweep.spec import Spec, spec_digest
 from rlsweep.trial import Trial
 
-#: our keys in a trl backend's config (not the trainer's)
-OWN_KEYS = frozenset({"model", "task", "kl_every"}) | TRL_INPUT_KEYS
 #: configs drawn from the space of an adaptive search (its trials are proposed later)
 ADAPTIVE_SAMPLES = 8
 
@@ -81,7 +79,7 @@ def sample_trials(spec: Spec) -> list[Trial]:
 
 
 def _trainer_config(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in OWN_KEYS}
+    return {k: v for k, v in config.items() if k not in trl_inputs.OWN_KEYS}
 
 
 def _key_path(spec: Spec, key: str) -> str:
