@@ -90,6 +90,29 @@ def test_a_request_larger_than_the_machine_is_refused(tmp_path):
         del os.environ["RLSWEEP_GPUS"], os.environ["RLSWEEP_GPU_DIR"]
 
 
+@pytest.mark.parametrize(("cap", "fraction"), [(True, "0.25"), (0.2, "0.2"), (False, None)])
+def test_a_packed_trial_gets_its_memory_cap(tmp_path, write_spec, monkeypatch, cap, fraction):
+    from rlsweep import cli
+    from rlsweep.layout import SweepDirs
+    from rlsweep.run import gpus
+    from rlsweep.spec import load_spec
+    from rlsweep.workflow import Sweep
+
+    for key, value in machine(tmp_path, "0").items():
+        monkeypatch.setenv(key, value)
+    for key in ("SLURM_JOB_ID", "RLSWEEP_GPU_SLOTS", "RLSWEEP_GPU_MEMORY_FRACTION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # acquire() sets it; monkeypatch restores it
+    resources = {"gpus": 0.25, "gpu_memory_cap": cap}
+    spec = load_spec(write_spec(synthetic_spec(resources=resources)))
+    cli._place_on_gpus(spec)
+    assert os.environ.get("RLSWEEP_GPU_MEMORY_FRACTION") == fraction
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
+    gpus.release()
+    resources = Sweep(spec, "spec.yaml", (), SweepDirs(tmp_path)).train_resources()
+    assert "gpu_memory_cap" not in resources and resources["gpu_slots"] == SLOTS // 4
+
+
 @pytest.mark.slow
 def test_a_sweep_on_a_declared_four_gpu_machine_spreads_its_jobs(tmp_path, write_spec):
     doc = synthetic_spec(name="gpus", resources={"gpus": 1})

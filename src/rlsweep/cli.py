@@ -346,11 +346,16 @@ def _place_on_gpus(spec) -> None:
     """Take this job's GPU slots before anything touches CUDA (the warm worker included).
 
     Not under SLURM (it places jobs itself; RLSWEEP_GPUS opts back in) nor in the
-    ranks of a distributed launch (accelerate gives each rank its device).
+    ranks of a distributed launch (accelerate gives each rank its device). The memory
+    cap, read by the trainer's process, holds everywhere.
     """
     import os
 
     gpus = float(spec.resources.get("gpus", 0) or 0)
+    cap = spec.resources.get("gpu_memory_cap")
+    if gpus > 0 and cap:
+        fraction = min(gpus, 1.0) if cap is True else float(cap)
+        os.environ["RLSWEEP_GPU_MEMORY_FRACTION"] = str(fraction)
     if gpus <= 0 or "LOCAL_RANK" in os.environ or os.environ.get("RLSWEEP_GPU_SLOTS"):
         return
     if "SLURM_JOB_ID" in os.environ and "RLSWEEP_GPUS" not in os.environ:

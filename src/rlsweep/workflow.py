@@ -150,6 +150,7 @@ class Sweep:
         res = dict(self.spec.resources)
         mem_mb = res.pop("mem_mb")
         gpus = res.pop("gpus", 0)
+        res.pop("gpu_memory_cap", None)  # read by the job itself, not a Snakemake resource
         out = {"mem_mb": lambda wildcards, attempt: mem_mb * attempt, **res}
         if gpus:
             # whole GPUs for SLURM's request; slots (an integer Snakemake can count) for a

@@ -12,6 +12,7 @@ sampled completions, so every sweep shares the objective vocabulary.
 from __future__ import annotations
 
 import copy
+import os
 import math
 import time
 from dataclasses import dataclass
@@ -187,6 +188,11 @@ def device_defaults(config: dict) -> dict:
     settings = {**chosen, **config}
     precision = "bf16" if settings.get("bf16") else "fp16" if settings.get("fp16") else "fp32"
     info = {"device": "cuda", "gpu_model": torch.cuda.get_device_name(0), "precision": precision}
+    fraction = os.environ.get("RLSWEEP_GPU_MEMORY_FRACTION")
+    if fraction:
+        # trials packed on one GPU: one that grows cannot take its neighbours' memory
+        torch.cuda.set_per_process_memory_fraction(float(fraction), 0)
+        info["gpu_memory_fraction"] = float(fraction)
     return {"use_cpu": False, **chosen, "info": info}
 
 
