@@ -12,8 +12,8 @@ sampled completions, so every sweep shares the objective vocabulary.
 from __future__ import annotations
 
 import copy
-import os
 import math
+import os
 import time
 from dataclasses import dataclass
 
