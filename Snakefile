@@ -22,3 +22,7 @@ rule all:
     input:
         final_outputs(),
         all_trial_results,
+
+
+onsuccess:
+    print_summary(SWEEP.dirs)

@@ -130,6 +130,7 @@ def run_ours(
     meta_seed: int,
     limit: float,
     drop: bool = False,
+    halving: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result (run_search's incumbents)."""
     doc = {
@@ -150,6 +151,9 @@ def run_ours(
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
+    if method == "tpe_halving":  # small brackets: enough of them for the compute
+        doc["search"]["iterations"] = 80 * max(1, math.ceil(limit / hyperband_compute(problem)))
+        doc["search"]["halving"] = halving or {}
     if method == "tpe":  # no fidelity: batches of proposals, every trial at the full budget
         doc["search"] = {"method": "tpe", "seed": meta_seed, "num_samples": 400}
     if method == "random":
@@ -233,6 +237,20 @@ def hyperband_compute(problem: Problem) -> float:
     return sum(st.n * st.budget for b in rounds for st in b) * len(problem.tune)
 
 
+#: the method issue 20 built, and its ablations (one mechanism off each)
+HALVING = "tpe_halving (ours)"
+ABLATIONS = {
+    "without small brackets (one bracket of 81)": {"bracket_size": 81},
+    "without seeds as fidelity (2 seeds everywhere)": {"low_seeds": 2},
+    "without measured min budget": {"measure_min_budget": False},
+    "without seed-aware ranking": {"seed_aware": False},
+}
+
+
+def _ablation(problem: Problem, options: dict, meta_seed: int, limit: float) -> list:
+    return run_ours(problem, "tpe_halving", meta_seed, limit, halving=options)
+
+
 #: our one adaptive method without fidelities (what to run when low budgets mislead)
 FULL_BUDGET = "tpe (ours, full budget only)"
 
@@ -250,6 +268,11 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
             p, "tpe_hyperband", s, c, drop=True
         ),
         FULL_BUDGET: lambda s, c: run_ours(p, "tpe", s, c),
+        HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c),
+        **{
+            f"tpe_halving {label} (ours, ablation)": partial(_ablation, p, options)
+            for label, options in ABLATIONS.items()
+        },
         "optuna TPE + HyperbandPruner": lambda s, c: run_optuna(p, "tpe", s, c),
         "optuna RandomSampler": lambda s, c: run_optuna(p, "random", s, c),
     }
@@ -368,6 +391,36 @@ def table(names, finals: dict, reach: dict, reference: str) -> list[str]:
     return out
 
 
+#: shares of the compute at which issue 20's goals compare methods
+SHARES = (0.25, 0.5, 1.0)
+
+
+def anytime_differences(curves: dict, reference: str) -> list[str]:
+    """Paired difference of each tpe_halving variant and the reference at SHARES of the
+    compute (a run with no full-budget result yet scores 0, the worst)."""
+    ref = np.nan_to_num(np.array(curves[reference], dtype=float), nan=0.0)
+    out = []
+    for name in (n for n in curves if n.startswith("tpe_halving")):
+        a = np.nan_to_num(np.array(curves[name], dtype=float), nan=0.0)
+        n = min(len(a), len(ref))
+        cells = []
+        for share in SHARES:
+            i = int(np.argmin(np.abs(GRID - share)))
+            d = a[:n, i] - ref[:n, i]
+            half = 1.96 * d.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+            cells.append(f"{d.mean():+.3f} ± {half:.3f}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not out:
+        return []
+    head = " | ".join(f"{s:g} of the compute" for s in SHARES)
+    return [
+        f"\npaired difference against {reference} (mean ± 95% CI over meta-seeds):\n",
+        f"| method | {head} |",
+        "|---|" + "---|" * len(SHARES),
+        *out,
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--meta-seeds", type=int, default=30)
@@ -424,6 +477,7 @@ def main() -> None:
         f"{'; six swept keys (--wide)' if args.wide else ''}\n"
     ]
     out += table(methods, finals, reach, "optuna TPE + HyperbandPruner")
+    out += anytime_differences(curves, "optuna TPE + HyperbandPruner")
     figure = FIGURES / f"search-{kind}.png"
     anytime_figure(
         {n: c for n, c in curves.items() if n != RAY},

@@ -15,6 +15,19 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def _repo_results() -> set[Path]:
+    return {p for p in (REPO / "results").rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def results_stay_in_temporary_directories():
+    """Tests write only under their temporary directories, never the clone's results/."""
+    before = _repo_results()
+    yield
+    written = sorted(str(p.relative_to(REPO)) for p in _repo_results() - before)
+    assert not written, f"tests wrote into the repository: {written[:5]}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def warm_workers(tmp_path_factory):
     """Warm workers of this test session live in its own directory and exit soon after."""

@@ -100,13 +100,14 @@ def test_a_packed_trial_gets_its_memory_cap(tmp_path, write_spec, monkeypatch, c
 
     for key, value in machine(tmp_path, "0").items():
         monkeypatch.setenv(key, value)
-    for key in ("SLURM_JOB_ID", "RLSWEEP_GPU_SLOTS", "RLSWEEP_GPU_MEMORY_FRACTION"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # acquire() sets it; monkeypatch restores it
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    # set here so that monkeypatch restores what _place_on_gpus and acquire() set
+    for key in ("RLSWEEP_GPU_SLOTS", "RLSWEEP_GPU_MEMORY_FRACTION", "CUDA_VISIBLE_DEVICES"):
+        monkeypatch.setenv(key, "")
     resources = {"gpus": 0.25, "gpu_memory_cap": cap}
     spec = load_spec(write_spec(synthetic_spec(resources=resources)))
     cli._place_on_gpus(spec)
-    assert os.environ.get("RLSWEEP_GPU_MEMORY_FRACTION") == fraction
+    assert (os.environ["RLSWEEP_GPU_MEMORY_FRACTION"] or None) == fraction
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
     gpus.release()
     resources = Sweep(spec, "spec.yaml", (), SweepDirs(tmp_path)).train_resources()

@@ -31,6 +31,8 @@ def test_a_grid_sweep_names_every_trial_seed_and_writes_its_manifest(sweep_of):
     assert sweep.figures() == [
         "learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png",
         "parallel_coordinates.png", "importance.png", "pareto.png", "anytime.png",
+        "top_trials_seeds.png", "card_1.png", "card_2.png", "card_3.png", "card_4.png",
+        "card_baseline.png",
     ]  # fmt: skip
     assert sweep.conda_env == "../../envs/rlsweep.yaml"
     assert sweep.model_inputs() == []

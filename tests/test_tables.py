@@ -102,3 +102,13 @@ def test_one_seed_shows_no_interval():
     one = row("best", 0.8, math.nan, math.nan, 0.2)
     markdown, _ = render(spec, [one])
     assert "**0.8**" in markdown
+
+
+def test_a_winner_within_seed_noise_is_noted_under_both_tables():
+    spec = parse_spec(synthetic_spec())
+    rows = [row("best", 0.8, 0.75, 0.85, 0.2), row("baseline", 0.6, 0.5, 0.7, 0.1)]
+    note = "not separable with 2 seeds: #2 b_c (p_best 0.60); add seeds or confirm top_k > 1"
+    markdown, latex = render(spec, rows, [note])
+    assert f"Note: {note}." in markdown
+    assert r"\footnotesize Note: not separable with 2 seeds: \#2 b\_c" in latex
+    assert latex.index("Note:") < latex.index(r"\end{tabular}")

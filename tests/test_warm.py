@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -44,13 +45,17 @@ def grpo_spec(tmp_path, write_spec):
 
 def train(spec, trial_id, out, env=None, **kw):
     command = [rlsweep_exe(), "train", str(spec), "--trial", trial_id, "--seed", "0"]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [*command, "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
-        **kw,
+        **{
+            "cwd": Path(out).parent,
+            **kw,
+        },  # results/<name>/sweep.json lands beside the test's files
     )
 
 

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rlsweep.metrics.samples import read_samples
+
 from conftest import REPO, run_snakemake, synthetic_spec, unlisted_files
 
 FIGURES = ("learning_curves.png", "objective_vs_parameters.png", "reward_vs_kl.png")
@@ -151,6 +153,19 @@ def test_tiny_grpo_sweep_through_snakemake(tmp_path, write_spec):
     )
     assert (table["status"] == "ok").all()
     assert table["kl_max"].notna().all()  # our KL estimate, although beta = 0
+    # trl's per-step keys become the RL diagnostics, one column per reward function too
+    for name in ("entropy_ratio", "length_growth", "clipped_ratio_final", "kl_slope", "tokens"):
+        assert table[name].notna().all(), name
+    assert "rewards/pattern_reward/mean" in table.columns and "p_best" in table.columns
+    assert isinstance(best["warnings"], list)
+    root = tmp_path / "results" / "e2e_grpo"
+    for trial_id in table["trial_id"]:  # what the policy wrote at the first and last evaluation
+        samples = read_samples(root / "trials" / trial_id / "seed_0")
+        assert [(s["evaluation"], s["step"]) for s in samples] == [("first", 4)] * 4 + [
+            ("last", 8)
+        ] * 4
+    for name in ("card_1.png", "card_2.png", "top_trials_seeds.png"):
+        assert (root / "figures" / name).stat().st_size > 10_000
 
 
 def adaptive_spec(method, name):

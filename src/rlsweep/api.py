@@ -73,7 +73,7 @@ class SearchResult:
     best_objective: float | None
     #: every trial evaluated, in the order the search ran them
     history: tuple[Evaluation, ...]
-    #: training steps of every trial-seed the search ran (budget x tune seeds)
+    #: training steps of every trial-seed the search ran (budget x seeds trained)
     spent: float
     #: (spent, best params so far) after each result at the largest budget, ranked
     #: by the objective alone as rungs rank trials (what benchmarks plot against compute)
@@ -214,9 +214,10 @@ class _Driver:
             search.propose(bracket)
             for rung in range(len(rungs)):
                 done = []
+                seeds, new = search.rung_seeds(bracket, rung), search.new_seeds(bracket, rung)
                 try:
                     for _, trial in search.rung_trials(bracket, rung):
-                        done.append((trial, self._train(trial)))
+                        done.append((trial, self._train(trial, seeds, len(new))))
                 except _Limit:  # this rung stays unranked, as in the DAG it would be unfinished
                     rows = trial_rows(self.spec, [t for t, _ in done], self.dirs)
                     for (trial, spent), row in zip(done, rows, strict=True):
@@ -230,15 +231,19 @@ class _Driver:
                 for trial, spent in done:
                     entry = by_id[trial.id]
                     self._record(trial, entry["status"], entry["objective"], spent)
-                if rungs[rung].budget == top:
+                # the incumbent is picked on every tune seed (tpe_halving's one-seed top rung
+                # only decides which configs earn the rest)
+                if rungs[rung].budget == top and len(seeds) == len(self.spec.seeds_tune):
                     self._offer([(t["status"], t["objective"], t["params"]) for t in ranked])
 
     # -- one trial ----------------------------------------------------------
-    def _train(self, trial: Trial) -> float:
-        """Train a trial on every tune seed (kept where finished before); spent afterwards."""
+    def _train(self, trial: Trial, seeds: tuple | None = None, charged: int | None = None) -> float:
+        """Train a trial on ``seeds`` (every tune seed by default; kept where finished before),
+        charging ``charged`` of them (those no earlier rung trained); spent afterwards."""
         budget = get_dotted(trial.config, self.spec.search["fidelity"])
-        seeds = self.spec.seeds_tune
-        cost = (budget if isinstance(budget, (int, float)) else 1) * len(seeds)
+        seeds = self.spec.seeds_tune if seeds is None else seeds
+        charged = len(seeds) if charged is None else charged
+        cost = (budget if isinstance(budget, (int, float)) else 1) * charged
         if self.spent + cost > self.limit:
             raise _Limit
         for seed in seeds:

@@ -33,7 +33,7 @@ def _dirs(args, spec):
 
 
 def cmd_validate(args) -> int:
-    from rlsweep.adaptive import fidelity_value, is_adaptive, schedule
+    from rlsweep.adaptive import is_adaptive
 
     spec = _spec(args)
     if args.deep:
@@ -46,14 +46,30 @@ def cmd_validate(args) -> int:
         n = len(expand(spec))
         print(f"{head}, {n} trials x {seeds} tune seeds = {n * seeds} training jobs")
         return 0
-    brackets = schedule(spec)
-    jobs = sum(rung.n for b in brackets for rung in b) * seeds
-    print(f"{head}, {len(brackets)} brackets, {jobs} training jobs ({seeds} tune seeds each):")
-    fidelity = spec.search["fidelity"]
-    for i, rungs in enumerate(brackets):
-        parts = [f"{st.n} x {fidelity}={fidelity_value(spec, st.budget)}" for st in rungs]
-        print(f"  bracket {i}: " + " -> ".join(parts))
+    print(head + ", " + "\n".join(_bracket_plan(spec)))
     return 0
+
+
+def _bracket_plan(spec) -> list[str]:
+    """An adaptive search's brackets: configs per rung, budgets, and compute in steps x seeds."""
+    from rlsweep.adaptive import fidelity_value, schedule
+
+    brackets, fidelity, tune = schedule(spec), spec.search["fidelity"], len(spec.seeds_tune)
+    jobs = sum(rung.n * (rung.seeds or tune) for b in brackets for rung in b)
+    lines = [f"{len(brackets)} brackets, {jobs} training jobs (at most {tune} tune seeds each):"]
+    total = 0.0
+    for i, rungs in enumerate(brackets):
+        parts, steps = [], 0.0
+        for rung in rungs:
+            value, seeds = fidelity_value(spec, rung.budget), rung.seeds or tune
+            parts.append(
+                f"{rung.n} x {fidelity}={value}" + (f" ({seeds} seeds)" if rung.seeds else "")
+            )
+            steps += rung.n * seeds * float(value)
+        total += steps
+        lines.append(f"  bracket {i}: " + " -> ".join(parts) + f"   [{steps:g} steps x seeds]")
+    lines.append(f"  compute: {total:g} {fidelity} x seeds in all")
+    return lines
 
 
 def _preflight(spec) -> list[str]:
@@ -78,9 +94,22 @@ def cmd_preflight(args) -> int:
 
 
 def cmd_plan(args) -> int:
+    from rlsweep.adaptive import is_adaptive
     from rlsweep.design import expand
 
     spec = _spec(args)
+    if is_adaptive(spec):
+        # trial ids depend on the configs the search proposes while the sweep runs
+        lines = _bracket_plan(spec)
+        if args.json:
+            print(json.dumps({"method": spec.search["method"], "plan": lines}, indent=2))
+            return 0
+        print(f"{spec.name}: {spec.search['method']} search, " + "\n".join(lines))
+        print(
+            "configs are proposed while the sweep runs (each bracket from the results "
+            "before it), so no trial ids are known yet; `rlsweep status` lists them later"
+        )
+        return 0
     trials = expand(spec)
     if args.json:
         print(json.dumps([{"id": t.id, "params": t.params} for t in trials], indent=2))
@@ -124,7 +153,13 @@ def cmd_train_batch(args) -> int:
 def cmd_status(args) -> int:
     from rlsweep.results.status import report
 
-    text, code = report(Path(args.results_dir))
+    target = Path(args.results_dir)
+    if target.is_file():  # a spec: its sweep's results directory
+        from rlsweep.layout import SweepDirs
+        from rlsweep.spec import load_spec
+
+        target = SweepDirs.of(load_spec(target).name, getattr(args, "results", "results")).root
+    text, code = report(target)
     print(text)
     return code
 
@@ -325,7 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = command("status", "done / running / failed / diverged / pending trials")
-    p.add_argument("results_dir", help="a sweep's results directory, e.g. results/grpo_default")
+    p.add_argument(
+        "results_dir",
+        help="a sweep's results directory (results/grpo_default) or its spec (config/config.yaml)",
+    )
     p.set_defaults(func=cmd_status)
 
     p = command("build-model", "build the embedded tiny GPT-2 and tokenizer")

@@ -26,3 +26,18 @@ class RunError(SpecError):
     (A subclass so that code catching bad input also stops on it; raise it for
     what is on disk, SpecError for what the user wrote.)
     """
+
+
+def combined(errors: list[SpecError]) -> SpecError:
+    """One error reporting every one of ``errors``, a line each (as a compiler does).
+
+    Entry points print ``error: <exc>``; the lines after the first carry their own
+    ``error:`` prefix. The first error's type is kept (a RunError stays one).
+    """
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    rest = "".join(f"\nerror: {e}" for e in errors[1:])
+    out = type(first)(first.path, first.message + rest)
+    out.errors = list(errors)
+    return out

@@ -7,14 +7,23 @@ so a rung ranks trials by exactly the numbers objectives.csv reports.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlsweep.errors import RunError
 from rlsweep.layout import SweepDirs
-from rlsweep.metrics.curves import OBJECTIVE_COLUMNS, batch_trial_objectives, objectives_of_files
+from rlsweep.metrics.curves import (
+    OBJECTIVE_COLUMNS,
+    batch_trial_objectives,
+    function_keys,
+    objectives_of_files,
+)
 from rlsweep.spec import Spec
 from rlsweep.trial import Status, Trial
+
+#: the row key holding the objective's value on each tune seed (dropped from objectives.csv)
+SEED_VALUES = "seed_values"
 
 
 def check_intact(seed_dir: Path, status: dict) -> None:
@@ -41,9 +50,9 @@ class _Seeds:
     metrics: list = field(default_factory=list)
 
 
-def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs) -> _Seeds:
+def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs, seeds: tuple[int, ...]) -> _Seeds:
     seen = _Seeds()
-    for seed in spec.seeds_tune:
+    for seed in seeds:
         seed_dir = dirs.seed(trial.id, seed)
         status_path = seed_dir / "status.json"
         if not status_path.is_file():
@@ -60,21 +69,31 @@ def _seeds(spec: Spec, trial: Trial, dirs: SweepDirs) -> _Seeds:
     return seen
 
 
-def trial_rows(spec: Spec, trials: list[Trial], dirs: SweepDirs) -> list[dict]:
+def trial_rows(
+    spec: Spec, trials: list[Trial], dirs: SweepDirs, seeds: list | None = None
+) -> list[dict]:
     """Objectives of each trial over the tune seeds; missing seeds make it ``pending``.
 
-    The objectives of all the trials' seeds are computed in one batch.
+    The objectives of all the trials' seeds are computed in one batch; each reward
+    function the trials log (``rewards/<func>/mean``) adds its column.
     """
-    extra = spec.extra_metrics
-    seen = [_seeds(spec, trial, dirs) for trial in trials]
+    # ``seeds``: each trial's own seeds where a search trains some on fewer (tpe_halving)
+    seeds = seeds or [spec.seeds_tune] * len(trials)
+    seen = [_seeds(spec, trial, dirs, own) for trial, own in zip(trials, seeds, strict=True)]
+    found = function_keys(s.metrics[0] for s in seen if s.metrics)  # one seed per trial
+    extra = tuple(dict.fromkeys((*spec.extra_metrics, *found)))
     per_file = iter(objectives_of_files([path for s in seen for path in s.metrics], extra))
     per_trial = [[next(per_file) for _ in s.metrics] for s in seen]
     measured = iter(batch_trial_objectives([seeds for seeds in per_trial if seeds], extra))
     empty = dict.fromkeys((*OBJECTIVE_COLUMNS, *extra))
-    return [
+    rows = [
         _row(spec, trial, s, next(measured) if s.metrics else empty)
         for trial, s in zip(trials, seen, strict=True)
     ]
+    for row, seeds in zip(rows, per_trial, strict=True):
+        # each seed's objective, for the bootstrap of p_best (not a column of objectives.csv)
+        row[SEED_VALUES] = [s.get(spec.metric, math.nan) for s in seeds]
+    return rows
 
 
 def _row(spec: Spec, trial: Trial, seen: _Seeds, objectives: dict) -> dict:

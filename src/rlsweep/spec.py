@@ -21,8 +21,8 @@ import yaml
 from rlsweep.backends import backend as backend_info
 from rlsweep.backends import unknown_backend
 from rlsweep.backends.trl_inputs import held_out
-from rlsweep.errors import SpecError
-from rlsweep.objectives import OBJECTIVES, direction
+from rlsweep.errors import SpecError, combined
+from rlsweep.objectives import OBJECTIVES, direction, known
 from rlsweep.parameters import Parameter, check_conditions, coerce_yaml11
 from rlsweep.search.methods import check_method
 from rlsweep.tree import canonical_json, flatten, get_dotted, merge_dotted
@@ -126,8 +126,11 @@ def load_spec(path: str | Path, text: str | None = None) -> Spec:
 
 def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = False) -> Spec:
     """Validate a spec mapping and return the normalised :class:`Spec`."""
-    if not schema_checked:
-        _check_schema(doc)
+    errors = [] if schema_checked else _schema_errors(doc)
+    seen = {e.path for e in errors}
+    errors += [e for e in _independent_errors(doc) if e.path not in seen]
+    if errors:  # every error at once, one line each
+        raise combined(errors)
     raw = copy.deepcopy(doc)
     try:
         backend = backend_info(doc["backend"])
@@ -149,17 +152,7 @@ def parse_spec(doc: dict, source: str | None = None, schema_checked: bool = Fals
 
     _check_report_to(base)
     search = _check_search(doc.get("search") or {}, parameters, base, backend)
-    seeds = doc.get("seeds") or {}
-    tune = tuple(seeds.get("tune", [0, 1]))
-    test = tuple(seeds.get("test", [100, 101, 102]))
-    _check_seeds("seeds.tune", tune)
-    _check_seeds("seeds.test", test)
-    overlap = sorted(set(tune) & set(test))
-    if overlap:
-        raise SpecError(
-            "seeds.test",
-            f"test seeds {overlap} are also tune seeds; held-out seeds must differ from tune",
-        )
+    tune, test = _seed_sets(doc)
     objective = doc.get("objective") or {}
     # held-out prompts make the held-out reward the default objective (and the tables')
     metric = objective.get("metric", "eval_reward" if held_out(base) else "final_reward")
@@ -211,6 +204,7 @@ SEARCH_DEFAULTS = {
     "min_rank_correlation": 0.5,
     "bohb": {},
     "tpe": {},
+    "halving": {},
     "warm_start": False,
     "drop_misleading_rungs": False,
 }
@@ -228,6 +222,13 @@ def _check_search(search: dict, parameters, base: dict, backend) -> dict:
     if search["warm_start"] and not backend.can_resume:
         raise SpecError(
             "search.warm_start", f"the {backend.name} backend cannot resume; set warm_start: false"
+        )
+    if search["warm_start"] and backend.config_class and search["fidelity"] != "max_steps":
+        raise SpecError(
+            "search.warm_start",
+            f"a {backend.name} trial resumed at a larger {search['fidelity']} would not train as "
+            "the run from scratch (its learning-rate schedule spans only its own budget); use "
+            "fidelity: max_steps (the schedule then spans max_budget) or warm_start: false",
         )
     if not found.adaptive:
         return search
@@ -304,13 +305,16 @@ def _check_report_to(base: dict) -> None:
 
 
 def _check_metric(name: str, path: str) -> None:
-    if name not in OBJECTIVES:
+    if not known(name):  # the table's, or a reward function's rewards/<func>/mean
         hint = get_close_matches(name, OBJECTIVES, n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"use one of {', '.join(OBJECTIVES)}"
         raise SpecError(path, f"unknown objective {name!r}; {fix}")
 
 
-_CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
+_CONSTRAINT = re.compile(
+    r"^\s*([a-z_0-9]+|rewards/[A-Za-z0-9_.\-]+/mean)\s*(<=|>=|<|>)"
+    r"\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$"
+)
 
 
 def parse_constraint(text: str, path: str) -> tuple[str, str, float]:
@@ -336,6 +340,40 @@ def satisfies(row: dict, constraints) -> bool:
         if value is None or not math.isfinite(float(value)) or not ops[op](float(value), bound):
             return False
     return True
+
+
+def _seed_sets(doc: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    seeds = doc.get("seeds") or {}
+    tune = tuple(seeds.get("tune", [0, 1]))
+    test = tuple(seeds.get("test", [100, 101, 102]))
+    _check_seeds("seeds.tune", tune)
+    _check_seeds("seeds.test", test)
+    overlap = sorted(set(tune) & set(test))
+    if overlap:
+        raise SpecError(
+            "seeds.test",
+            f"test seeds {overlap} are also tune seeds; held-out seeds must differ from tune",
+        )
+    return tune, test
+
+
+def _independent_errors(doc: dict) -> list[SpecError]:
+    """The checks that need nothing else of the spec (each parameter, the seeds), all run,
+    so that one pass reports them with the schema's errors. A part too malformed to
+    check is left to the schema's message."""
+    checks = [
+        lambda name=name, value=value: Parameter.from_spec(name, value)
+        for name, value in (doc.get("parameters") or {}).items()
+    ]
+    found = []
+    for check in [*checks, lambda: _seed_sets(doc)]:
+        try:
+            check()
+        except SpecError as exc:
+            found.append(exc)
+        except Exception:  # noqa: BLE001 - malformed input the schema reports
+            pass
+    return found
 
 
 def _check_seeds(path: str, seeds: tuple[int, ...]) -> None:
@@ -376,13 +414,17 @@ def _check_nested(path: str, key: str, value, defaults: dict) -> None:
 
 
 # -- JSON-schema errors as one line with a fix --------------------------------
-def _check_schema(doc: dict) -> None:
+def _schema_errors(doc: dict) -> list[SpecError]:
+    """Every schema error, explained, one per key path (the outermost first)."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), e.message))
-    if errors:
-        raise _explain(errors[0]) from None
+    explained: dict[str, SpecError] = {}
+    for error in errors:
+        found = _explain(error)
+        explained.setdefault(found.path, found)
+    return list(explained.values())
 
 
 def _explain(error) -> SpecError:

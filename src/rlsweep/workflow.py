@@ -32,6 +32,11 @@ from rlsweep.trial import Trial
 DEFAULT_SPEC = "config/config.yaml"
 
 
+#: a light rule's shell tail: output to its log, and on failure its one-line
+#: ``error:`` messages to the terminal too (Snakemake shows only the log's path)
+SHOW_ERRORS = " > {log} 2>&1 || (code=$?; grep -h '^error:' {log} >&2; exit $code)"
+
+
 @dataclass(frozen=True)
 class Sweep:
     spec: Spec

@@ -1,7 +1,8 @@
 # Config, wildcard constraints and input functions only; logic lives in rlsweep.workflow.
 from rlsweep.results.confirm import SLOT_PATTERN
+from rlsweep.results.summary import print_summary
 from rlsweep.run.jobs import BATCH_PATTERN
-from rlsweep.workflow import load_sweep
+from rlsweep.workflow import SHOW_ERRORS, load_sweep
 
 SWEEP = load_sweep(
     workflow.overwrite_configfiles,

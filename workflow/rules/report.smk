@@ -1,4 +1,7 @@
 # objectives.csv -> best config, confirmation on held-out seeds, paper tables, figures.
+from rlsweep.report.figures import report_captions
+
+FIGURE_CAPTIONS = report_captions(SWEEP.spec, workflow.basedir)
 
 
 rule select_best:
@@ -17,7 +20,7 @@ rule select_best:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep best {input.spec} > {log} 2>&1"
+        "rlsweep best {input.spec}" + SHOW_ERRORS
 
 
 # One job per confirmation slot (best, top k, baseline) and test seed, known before
@@ -71,25 +74,25 @@ rule write_tables:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep tables {input.spec} > {log} 2>&1"
+        "rlsweep tables {input.spec}" + SHOW_ERRORS
 
 
+# Each figure with its own report caption (workflow/report/figures/<name>.rst).
 rule plot_figures:
     input:
         spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
     output:
-        report(
-            expand(f"{ROOT}/figures/{{name}}", name=FIGURES),
-            caption="../report/figures.rst",
-            category="Figures",
-        ),
+        [
+            report(f"{ROOT}/figures/{name}", caption=caption, category="Figures")
+            for name, caption in FIGURE_CAPTIONS.items()
+        ],
     log:
         f"{ROOT}/logs/plot_figures.log",
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep plot {input.spec} > {log} 2>&1"
+        "rlsweep plot {input.spec}" + SHOW_ERRORS
 
 
 rule plot_confirmation:
@@ -107,4 +110,4 @@ rule plot_confirmation:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep plot-confirmation {input.spec} > {log} 2>&1"
+        "rlsweep plot-confirmation {input.spec}" + SHOW_ERRORS

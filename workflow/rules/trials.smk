@@ -31,7 +31,7 @@ if SWEEP.preflight:
         conda:
             SWEEP.conda_env
         shell:
-            "rlsweep preflight {input.spec} > {log} 2>&1 || (grep '^error:' {log} >&2; exit 2)"
+            "rlsweep preflight {input.spec}" + SHOW_ERRORS
 
 
 # The spec is a parameter, not an input: a changed spec changes trial ids, never

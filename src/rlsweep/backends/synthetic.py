@@ -58,6 +58,10 @@ def curve(config: dict, seed: int):
     step_seconds = 0.05 * (batch / 16) * (gens / 8) * (0.9 + 0.2 * rng.random())
     kl_scale = 0.01 * ratio**1.2 / (1 + 20 * beta)
     overfit = 0.15 * min(ratio, 10.0) / 10.0  # no random draw: the other keys stay as they were
+    # trl's diagnostics, drawn from nothing random either: completions lengthen towards the
+    # cap faster at higher rates (and get cut off), groups lose reward spread as entropy falls
+    cap = float(config.get("max_completion_length", 64))
+    tokens = 0.0
 
     elapsed = 0.0
     for step in range(1, steps + 1):
@@ -68,6 +72,9 @@ def curve(config: dict, seed: int):
         kl = kl_scale * (1 - math.exp(-step / 30)) * (1 + abs(rng.normal(0, 0.2)))
         loss = -0.1 * reward + rng.normal(0, 0.01)
         diverged = diverge_at is not None and step >= diverge_at
+        entropy = 2.0 * math.exp(-step * rate / 3)
+        length = cap * (0.5 + 0.45 * (1 - math.exp(-step * rate / 2)) * min(ratio, 4.0) / 4.0)
+        tokens += batch * (16 + length)
         if step % every and not diverged:
             continue
         yield {
@@ -76,7 +83,11 @@ def curve(config: dict, seed: int):
             "reward_std": round(0.1 + noise * rng.random(), 6),
             "kl": float("nan") if diverged else round(kl, 8),
             "loss": float("nan") if diverged else round(loss, 6),
-            "entropy": round(2.0 * math.exp(-step * rate / 3), 6),
+            "entropy": round(entropy, 6),
+            "completions/mean_length": round(length, 4),
+            "completions/clipped_ratio": round(max(0.0, length / cap - 0.7) / 0.3, 6),
+            "frac_reward_zero_std": round(0.5 * (1 - entropy / 2.0), 6),
+            "num_tokens": round(tokens),
             "learning_rate": lr,
             "wall_time_s": round(elapsed, 4),
             # held-out prompts: the noiseless curve, lower where a large rate overfits

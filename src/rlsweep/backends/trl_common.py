@@ -6,7 +6,9 @@ policy's KL to the initial model ourselves (``kl_ref``: exact per-token KL
 over the vocabulary on completions sampled for held-out prompts, in a forked
 RNG so that training draws are unchanged). Backends that do not optimise the
 task reward directly (DPO) also log ``reward``: the task reward of those
-sampled completions, so every sweep shares the objective vocabulary.
+sampled completions, so every sweep shares the objective vocabulary. The
+first and last evaluations' first few samples are kept beside the metrics
+(``samples.jsonl``, rlsweep.metrics.samples), so a reader sees what the policy writes.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ from dataclasses import dataclass
 
 from rlsweep.backends import tiny, trl_inputs
 from rlsweep.integrations.trainer_files import is_summary
+from rlsweep.metrics.samples import evaluation_samples, write_samples
 from rlsweep.trial import TrainContext, resumed_rows
 
 EVAL_PROMPTS = 16
+#: the trial key a warm-started search sets (rlsweep.adaptive): the learning-rate schedule
+#: spans this many steps (max_budget) and training stops at max_steps, so a rung resumed
+#: from the one below trains as the run from scratch at its budget would
+SCHEDULE_KEY = "lr_schedule_steps"
 
 
 @dataclass
@@ -62,8 +69,9 @@ class Setup:
         """
         return self.eval_rows is not None and any(callable(f) for f in self.reward_funcs or [])
 
-    def eval_reward(self, completions: list[str]) -> tuple[float, dict]:
-        """Weighted mean reward of held-out completions, and each function's mean (trl's way)."""
+    def eval_reward(self, completions: list[str]) -> tuple[float, dict, list[float]]:
+        """Weighted mean reward of held-out completions, each function's mean (trl's way),
+        and each completion's weighted reward."""
         arguments = trl_inputs.reward_arguments(self.eval_rows, completions)
         weights = self.reward_weights or [1.0] * len(self.reward_funcs)
         total, each = [0.0] * len(completions), {}
@@ -73,7 +81,7 @@ class Setup:
             values = [math.nan if v is None else float(v) for v in func(**arguments)]
             each[getattr(func, "__name__", "reward")] = sum(values) / len(values)
             total = [t + weight * v for t, v in zip(total, values, strict=True)]
-        return sum(total) / len(total), each
+        return sum(total) / len(total), each, total
 
 
 def setup(ctx: TrainContext) -> Setup:
@@ -88,6 +96,7 @@ def setup(ctx: TrainContext) -> Setup:
     model_path = config.pop("model_name_or_path", None) or model_path
     task = config.pop("task")
     config.pop("kl_every")
+    config.pop(SCHEDULE_KEY, None)
     inputs = {key: config.pop(key) for key in trl_inputs.INPUT_KEYS if key in config}
     kwargs = trl_inputs.model_kwargs({**inputs, **config})
     tokenizer_kwargs = {k: v for k, v in kwargs.items() if k in ("revision", "trust_remote_code")}
@@ -172,6 +181,8 @@ def trainer_args(ctx: TrainContext, setup_: Setup) -> dict:
         **device,
         **saving,
         **setup_.config,
+        # warm-started searches: decay over the largest budget, stop at this one
+        "max_steps": int(ctx.config.get(SCHEDULE_KEY) or steps),
     }
 
 
@@ -201,12 +212,24 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
     from transformers import TrainerCallback
 
     every = int(ctx.config.get("eval_every") or ctx.config["kl_every"])
+    budget = int(ctx.config["max_steps"])  # the trainer's max_steps may be the schedule's span
     pending: dict = {}
+    first: list = []  # the first evaluation's samples (samples.jsonl; rlsweep.metrics.samples)
 
     class LogToMetrics(TrainerCallback):
         def on_step_end(self, _args, state, control, **kw):
-            if state.global_step % every == 0 or state.global_step == state.max_steps:
-                pending[state.global_step] = evaluate_policy(kw["model"], setup_, ctx.seed)
+            step = state.global_step
+            if step >= budget:  # stop at the trial's budget (logged and saved as a last step)
+                control.should_training_stop = control.should_log = True
+                control.should_save = ctx.save_checkpoint
+            if step % every == 0 or step == budget:
+                kl, reward, each, samples = evaluate_policy(kw["model"], setup_, ctx.seed)
+                pending[step] = kl, reward, each
+                last = step == budget
+                if not first or last:
+                    rows = evaluation_samples(step, *samples)
+                    first[:] = first or rows
+                    write_samples(ctx.log.path.parent, first, rows if last else None)
 
         def on_log(self, _args, state, control, logs=None, **kw):
             if not logs or is_summary(logs):  # the run's summary row is not a step
@@ -228,8 +251,9 @@ def metrics_callback(ctx: TrainContext, setup_: Setup, log_task_reward: bool = F
     return LogToMetrics()
 
 
-def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float, dict]:
-    """(mean per-token KL(policy || initial model), mean reward, each function's) on samples."""
+def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float, dict, tuple]:
+    """(mean per-token KL(policy || initial model), mean reward, each function's, and
+    (prompts, completions, rewards) of the samples) on completions for the eval prompts."""
     import torch
 
     tokenizer, reference = setup_.tokenizer, setup_.reference
@@ -257,10 +281,11 @@ def evaluate_policy(model, setup_: Setup, seed: int) -> tuple[float, float, dict
         kl = float((per_token * keep).sum() / keep.sum().clamp(min=1))
         texts = tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
     model.train(was_training)
+    prompts = setup_.eval_prompts
     if setup_.held_out:
-        reward, each = setup_.eval_reward(texts)
-        return kl, reward, each
+        reward, each, rewards = setup_.eval_reward(texts)
+        return kl, reward, each, (prompts, texts, rewards)
     if setup_.task is None:  # a dataset without a test split: KL only
-        return kl, math.nan, {}
+        return kl, math.nan, {}, (prompts, texts, [math.nan] * len(texts))
     rewards = setup_.task_reward(texts)
-    return kl, sum(rewards) / len(rewards), {}
+    return kl, sum(rewards) / len(rewards), {}, (prompts, texts, rewards)

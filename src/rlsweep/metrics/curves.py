@@ -13,7 +13,12 @@ Definitions (per seed, then averaged over seeds unless said otherwise):
 - wall_time_s: last logged ``wall_time_s`` (trainer time, simulated for the
   synthetic backend);
 - eval_reward: mean ``eval_reward`` (reward on held-out prompts) over the last
-  10% of the rows that log it; reward_gap: final_reward - eval_reward.
+  10% of the rows that log it; reward_gap: final_reward - eval_reward;
+- the RL diagnostics from trl's per-step keys (entropy_final, entropy_ratio,
+  length_final, length_growth, clipped_ratio_final, zero_std_frac, kl_slope,
+  tokens, reward_per_1k_tokens): see rlsweep.objectives for each definition;
+- per reward function ``rewards/<func>/mean``: the mean of the last 10% of its
+  rows, an extra key found in the trial-seeds' first rows (rlsweep.rows).
 
 A trial with any diverged seed is ``diverged``: its objectives stay as
 computed (often NaN) and ranking puts it last.
@@ -30,10 +35,18 @@ import numpy as np
 
 from rlsweep.metrics.arrow import arrow_columns, floats
 from rlsweep.metrics.segments import Segments
-from rlsweep.objectives import OBJECTIVE_KEYS, OBJECTIVES
+from rlsweep.objectives import OBJECTIVE_KEYS, OBJECTIVES, per_function
 
 #: the objective columns, in the objective table's order
 OBJECTIVE_COLUMNS = tuple(OBJECTIVES)
+#: the series of the RL diagnostics -> the logged key each reads (trl's names)
+DIAGNOSTIC_KEYS = {
+    "entropy": "entropy",
+    "length": "completions/mean_length",
+    "clipped_ratio": "completions/clipped_ratio",
+    "zero_std": "frac_reward_zero_std",
+    "tokens": "num_tokens",
+}
 #: trial-seed files held in memory at once by objectives_of_files (their arithmetic is batched)
 FILES_AT_ONCE = 512
 
@@ -88,6 +101,7 @@ def objective_series(series_of: Callable[[str], Series], extra: tuple[str, ...] 
         "kl": kl,
         "wall_time_s": series_of("wall_time_s"),
         "eval_reward": series_of("eval_reward"),
+        **{name: series_of(key) for name, key in DIAGNOSTIC_KEYS.items()},
         "extra": {key: series_of(key) for key in extra},
     }
 
@@ -122,8 +136,39 @@ def _objectives(segments: Callable[[str], Segments], extra: dict[str, Segments])
         "eval_reward": segments("eval_reward").tail_mean(),
     }
     columns["reward_gap"] = columns["final_reward"] - columns["eval_reward"]
+    columns.update(_diagnostics(segments, reward, kl))
     columns.update({key: values.tail_mean() for key, values in extra.items()})
     return _rows(columns)
+
+
+def _diagnostics(segments: Callable[[str], Segments], reward: Segments, kl: Segments) -> dict:
+    """The RL diagnostics of the objective table (entropy, length, truncation, signal, cost)."""
+    entropy, length = segments("entropy"), segments("length")
+    tokens = segments("tokens").last()
+    return {
+        "entropy_final": entropy.tail_mean(),
+        "entropy_ratio": _ratio(entropy.tail_mean(), entropy.head_mean()),
+        "length_final": length.tail_mean(),
+        "length_growth": _ratio(length.tail_mean(), length.head_mean()),
+        "clipped_ratio_final": segments("clipped_ratio").tail_mean(),
+        "zero_std_frac": segments("zero_std").mean(),
+        "kl_slope": kl.slope(),
+        "tokens": tokens,
+        "reward_per_1k_tokens": _ratio(_gain(reward), tokens / 1000),
+    }
+
+
+def _gain(reward: Segments) -> np.ndarray:
+    """final_reward minus the mean of the first 10% of rows (NaN for infinite rewards)."""
+    with np.errstate(invalid="ignore"):
+        return reward.tail_mean() - reward.head_mean()
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """top / bottom, NaN where bottom is 0 (no initial value to compare with)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = top / bottom
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float]]:
@@ -131,6 +176,29 @@ def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float]]:
     names = tuple(columns)
     lists = [[math.nan if v != v else v for v in values.tolist()] for values in columns.values()]
     return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
+
+
+def function_keys(paths: Iterable[Path]) -> tuple[str, ...]:
+    """The per reward function keys (``rewards/<func>/mean``) in the first row of each file.
+
+    trl logs every reward function's mean on every row, so the first row names them all;
+    one line per file is read, not the file.
+    """
+    found: dict[str, None] = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                line = fh.readline()
+        except FileNotFoundError:
+            continue
+        if '"rewards/' not in line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # read_metrics reports it, with its line
+        found.update(dict.fromkeys(key for key in sorted(row) if per_function(key)))
+    return tuple(found)
 
 
 def seed_objectives_from_file(path: Path, extra: tuple[str, ...] = ()) -> dict[str, float]:
@@ -215,7 +283,7 @@ def _table_objectives(table, rows: np.ndarray, extra: tuple[str, ...]) -> list[d
 
     def series(name: str) -> Segments:
         if name != "kl":
-            return segments(*logged(name))
+            return segments(*logged(DIAGNOSTIC_KEYS.get(name, name)))
         ref, ref_logged = logged("kl_ref")  # kl_ref where a trial-seed logged it, else kl
         if ref_logged is None:
             return segments(ref, None)

@@ -57,6 +57,28 @@ class Segments:
         ends = self.ends[self.some]
         return self._filled(self.some, self._sums(self.values, ends - tail, ends) / tail)
 
+    def head_mean(self) -> np.ndarray:
+        """Mean of the first FINAL_FRACTION of each series' values (at least one)."""
+        head = np.maximum(1, np.ceil(FINAL_FRACTION * self.lengths[self.some])).astype(np.int64)
+        starts = self.starts[self.some]
+        return self._filled(self.some, self._sums(self.values, starts, starts + head) / head)
+
+    def slope(self) -> np.ndarray:
+        """Least-squares slope of values against steps (NaN with < 2 values or one step)."""
+        several = self.lengths > 1
+        if not several.any():
+            return self._filled(several, [])
+        pick = np.repeat(several, self.lengths)
+        x, y, lengths = self.steps[pick], self.values[pick], self.lengths[several]
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # inf/NaN: NaN
+            x = x - np.repeat(self._sums(x, starts, ends) / lengths, lengths)
+            y = y - np.repeat(self._sums(y, starts, ends) / lengths, lengths)
+            spread = self._sums(x * x, starts, ends)
+            slope = np.where(spread > 0, self._sums(x * y, starts, ends) / spread, np.nan)
+        return self._filled(several, slope)
+
     def mean(self) -> np.ndarray:
         starts, ends = self.starts[self.some], self.ends[self.some]
         return self._filled(self.some, self._sums(self.values, starts, ends) / (ends - starts))

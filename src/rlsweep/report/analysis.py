@@ -19,34 +19,112 @@ SMOOTH = 5
 
 def smoothed_reward(metrics_path: Path, **labels):
     """step and rolling-mean reward of one seed's metrics, with label columns (None if empty)."""
+    return smoothed(metrics_path, "reward", **labels)
+
+
+def smoothed(metrics_path: Path, key: str, rows: list[dict] | None = None, **labels):
+    """step and rolling-mean ``key`` (column ``value``) of one seed's metrics, or None.
+
+    Only keys logged on most rows are smoothed (rolling mean over SMOOTH rows).
+    ``kl_ref`` falls back to the trainer's ``kl``, as the KL objectives do.
+    """
     import pandas as pd
 
-    frame = pd.DataFrame([r for r in read_metrics(metrics_path) if r.get("reward") is not None])
+    rows = read_metrics(metrics_path) if rows is None else rows
+    if key == "kl_ref" and not any(r.get(key) is not None for r in rows):
+        key = "kl"
+    points = [{"step": r["step"], "value": r[key]} for r in rows if _number(r.get(key))]
+    frame = pd.DataFrame(points)
     if frame.empty:
         return None
-    frame = frame[["step", "reward"]].copy()
-    frame["reward"] = frame["reward"].rolling(SMOOTH, min_periods=1).mean()
-    for key, value in labels.items():
-        frame[key] = value
+    # keys logged every few steps (kl_ref, eval_reward) are drawn as logged: a rolling mean
+    # over SMOOTH of their rows would span SMOOTH evaluations
+    window = SMOOTH if 2 * len(frame) > len(rows) else 1
+    frame["value"] = frame["value"].astype(float).rolling(window, min_periods=1).mean()
+    frame["smoothed"] = window > 1
+    if key == "reward":
+        frame["reward"] = frame["value"]
+    for name, value in labels.items():
+        frame[name] = value
     return frame
 
 
-def curves_frame(spec: Spec, dirs: SweepDirs, table, top_k: int):
-    """Long table of smoothed reward per step for the top-k ok trials, one row per seed-step."""
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def curves_frame(spec: Spec, dirs: SweepDirs, table, top_k: int, key: str = "reward"):
+    """Long table of smoothed ``key`` per step for the top-k comparable trials (``value``)."""
     import pandas as pd
 
-    ok = table[table["status"] == "ok"].head(top_k)
     frames = []
-    for _, row in ok.iterrows():
+    for _, row in comparable(spec, table).head(top_k).iterrows():
         for seed in spec.seeds_tune:
-            frame = smoothed_reward(
-                dirs.seed(row["trial_id"], seed) / "metrics.jsonl",
-                seed=seed,
-                trial=f"#{row['rank']} {row['label']}",
-            )
+            path = dirs.seed(row["trial_id"], seed) / "metrics.jsonl"
+            if not path.is_file():
+                continue
+            frame = smoothed(path, key, seed=seed, trial=f"#{row['rank']} {row['label']}")
             if frame is not None:
                 frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+#: the panels of a trial card: title -> logged keys drawn in it (first found per key)
+CARD_PANELS = {
+    "reward": ("reward", "eval_reward"),
+    "KL to initial policy": ("kl_ref",),
+    "entropy": ("entropy",),
+    "completion length": ("completions/mean_length",),
+    "truncated completions": ("completions/clipped_ratio",),
+}
+
+
+def card_frame(spec: Spec, dirs: SweepDirs, trial_id: str, seeds=None):
+    """Long table (step, value, seed, curve) of a trial's card keys over its seeds."""
+    import pandas as pd
+
+    frames = []
+    for seed in spec.seeds_tune if seeds is None else seeds:
+        path = dirs.seed(trial_id, seed) / "metrics.jsonl"
+        if not path.is_file():
+            continue
+        rows = read_metrics(path)
+        for keys in CARD_PANELS.values():
+            for key in keys:
+                frame = smoothed(path, key, rows, seed=seed, curve=key)
+                if frame is not None:
+                    frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def seed_values_frame(spec: Spec, dirs: SweepDirs, table, top_k: int):
+    """The objective of the top-k comparable trials on each tune seed (trial, seed, value).
+
+    seed_std has no per-seed value: final_reward is shown instead (column ``metric``).
+    """
+    import pandas as pd
+
+    from rlsweep.metrics.curves import seed_objectives_from_file
+
+    metric = "final_reward" if spec.metric == "seed_std" else spec.metric
+    rows = []
+    for _, row in comparable(spec, table).head(top_k).iterrows():
+        for seed in spec.seeds_tune:
+            path = dirs.seed(row["trial_id"], seed) / "metrics.jsonl"
+            if not path.is_file():
+                continue
+            value = seed_objectives_from_file(path, spec.extra_metrics).get(metric, math.nan)
+            rows.append(
+                {
+                    "trial": f"#{row['rank']} {row['label']}",
+                    "rank": row["rank"],
+                    "seed": seed,
+                    "value": value,
+                    "p_best": row.get("p_best", math.nan),
+                    "metric": metric,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def at_largest_budget(table):
@@ -132,7 +210,9 @@ def anytime_frame(spec: Spec, table):
     """Best objective so far against training steps spent, in the order trials ran."""
     import pandas as pd
 
-    order = ["bracket", "rung"] if "bracket" in table.columns else []
+    # proposal order (objectives.csv is in rank order: walked as it is, the line is flat)
+    order = ["proposed"] if "proposed" in table.columns else []
+    order = order or (["bracket", "rung"] if "bracket" in table.columns else [])
     data = table.sort_values(order, kind="stable") if order else table
     fidelity = spec.search["fidelity"]
     steps_col = "steps_trained" if "steps_trained" in data.columns else fidelity

@@ -48,6 +48,12 @@ class Figure:
     caption: str
     draw: Callable[[FigureData, Path], None]
     applies: Callable[[Spec], bool] = _always
+    #: its report caption, workflow/report/figures/<caption_file>.rst (default: the name's stem)
+    caption_file: str | None = None
+
+    @property
+    def caption_stem(self) -> str:
+        return self.caption_file or self.name.removesuffix(".png")
 
 
 def _has_rungs(spec: Spec) -> bool:
@@ -109,7 +115,42 @@ FIGURES: list[Figure] = [
         lambda d, path: plots.plot_rungs(d.spec, d.rungs, path),
         applies=_has_rungs,
     ),
+    Figure(
+        "top_trials_seeds.png",
+        "is the winner real: the top trials' objective on each tune seed, mean and 95% "
+        "bootstrap interval, and p_best (the probability that the best beats each)",
+        lambda d, path: plots.plot_seed_values(d.spec, d.dirs, d.table, path),
+    ),
 ]
+
+#: the caption of every trial card (workflow/report/figures/card.rst)
+CARD_CAPTION = (
+    "trial card of a top trial (card_<rank>.png) or the baseline (card_baseline.png): "
+    "reward (train and held-out), KL, entropy, completion length and truncated share over "
+    "steps with seed bands, and sampled completions of the first and last evaluation"
+)
+
+
+def cards_for(spec: Spec) -> list[Figure]:
+    """A card per top trial (ranks 1 .. top_k, at most the design's size) and the baseline."""
+    from rlsweep.results.confirm import BASELINE, baseline_trial
+
+    count = spec.top_k
+    if not is_adaptive(spec):
+        from rlsweep.design import expand
+
+        count = min(count, len(expand(spec)))
+    slots = [str(rank) for rank in range(1, count + 1)]
+    baseline = baseline_trial(spec)
+    if spec.confirm.get("baseline") and all(v is not None for v in baseline.params.values()):
+        slots.append(BASELINE)
+    return [
+        Figure(f"card_{slot}.png", CARD_CAPTION, _card(slot), caption_file="card") for slot in slots
+    ]
+
+
+def _card(slot: str) -> Callable[[FigureData, Path], None]:
+    return lambda d, path: plots.plot_card(d.spec, d.dirs, d.table, slot, path)
 
 
 def register(figure: Figure) -> Figure:
@@ -119,7 +160,24 @@ def register(figure: Figure) -> Figure:
 
 
 def figures_for(spec: Spec) -> list[Figure]:
-    return [figure for figure in FIGURES if figure.applies(spec)]
+    return [figure for figure in FIGURES if figure.applies(spec)] + cards_for(spec)
+
+
+def report_captions(spec: Spec, workflow_dir: str | Path) -> dict[str, str]:
+    """Figure name -> its report caption, relative to workflow/rules (Snakemake's report).
+
+    Each figure has its own caption file; a figure registered without one gets the
+    figures index (figures.rst).
+    """
+    captions = Path(workflow_dir) / "workflow" / "report" / "figures"
+    return {
+        figure.name: (
+            f"../report/figures/{figure.caption_stem}.rst"
+            if (captions / f"{figure.caption_stem}.rst").is_file()
+            else "../report/figures.rst"
+        )
+        for figure in figures_for(spec)
+    }
 
 
 def write_figures(spec: Spec, dirs: SweepDirs) -> list[Path]:

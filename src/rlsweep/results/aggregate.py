@@ -10,11 +10,12 @@ import yaml
 from rlsweep.adaptive import Search, config_id, is_adaptive
 from rlsweep.atomic import atomic_write_text
 from rlsweep.design import expand
-from rlsweep.errors import SpecError
+from rlsweep.errors import RunError, SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.metrics.curves import OBJECTIVE_COLUMNS
-from rlsweep.objectives import direction, rank_key
-from rlsweep.rows import trial_rows
+from rlsweep.objectives import curve_key, direction, per_function, rank_key
+from rlsweep.results.diagnostics import p_best_values, range_edge_warnings, separability_warning
+from rlsweep.rows import SEED_VALUES, trial_rows
 from rlsweep.spec import Spec, satisfies
 from rlsweep.trial import Trial
 
@@ -23,20 +24,24 @@ def sweep_trials(spec: Spec, dirs: SweepDirs) -> list[tuple[Trial, dict]]:
     """Every trial of the sweep with its extra columns (bracket, rung, budget if adaptive)."""
     if not is_adaptive(spec):
         return [(trial, {}) for trial in expand(spec)]
-    search, seen, out = Search(spec, dirs), set(), []
+    search, seen, out = Search(spec, dirs), {}, []
     for rung in search.finished_rungs():
+        seeds = tuple(rung.get("seeds") or spec.seeds_tune)
         for entry in rung["trials"]:
             trial = search.trial(entry["params"], rung["budget"], rung["bracket"], rung["rung"])
-            if trial.id in seen:
+            if trial.id in seen:  # a trial at the same budget with more seeds (tpe_halving)
+                kept = seen[trial.id]
+                kept["seeds"] = max(kept["seeds"], seeds, key=len)
                 continue
-            seen.add(trial.id)
             extra = {
                 "config_id": config_id(entry["params"]),
                 "bracket": rung["bracket"],
                 "rung": rung["rung"],
                 "budget": rung["budget"],
                 spec.search["fidelity"]: rung["fidelity_value"],
+                "seeds": seeds,
             }
+            seen[trial.id] = extra
             out.append((trial, extra))
     return out
 
@@ -50,9 +55,11 @@ def objectives_table(spec: Spec, dirs: SweepDirs):
     import pandas as pd
 
     trials = sweep_trials(spec, dirs)
-    rows = trial_rows(spec, [trial for trial, _ in trials], dirs)
-    for row, (_, extra) in zip(rows, trials, strict=True):
+    seeds = [extra.pop("seeds", spec.seeds_tune) for _, extra in trials]
+    rows = trial_rows(spec, [trial for trial, _ in trials], dirs, seeds)
+    for proposed, (row, (_, extra)) in enumerate(zip(rows, trials, strict=True), 1):
         row.update(extra)
+        row["proposed"] = proposed  # the order trials were proposed in (anytime.png walks it)
     rows.sort(
         key=lambda r: (
             -r.get("budget", 0),
@@ -62,7 +69,21 @@ def objectives_table(spec: Spec, dirs: SweepDirs):
     )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
-    return pd.DataFrame(rows)
+    return _with_p_best(spec, pd.DataFrame(rows))
+
+
+def _with_p_best(spec: Spec, table):
+    """The p_best column (rlsweep.results.diagnostics); the per-seed values dropped."""
+    if table.empty:
+        return table
+    table["p_best"] = math.nan
+    try:
+        candidates = ranked_candidates(spec, table)
+    except (RunError, SpecError):  # nothing could be picked: nothing to compare
+        return table.drop(columns=[SEED_VALUES])
+    values = list(candidates[SEED_VALUES])
+    table.loc[candidates.index[1:], "p_best"] = p_best_values(spec, values[0], values[1:])
+    return table.drop(columns=[SEED_VALUES])
 
 
 def compute_summary(spec: Spec, table) -> str | None:
@@ -80,8 +101,63 @@ def compute_summary(spec: Spec, table) -> str | None:
     )
 
 
+#: objectives that read either of two logged keys (the others: objectives.curve_key)
+LOGGED_AS = {"kl_mean": "kl_ref or kl", "kl_max": "kl_ref or kl"}
+
+
+def check_logged(spec: Spec, table, dirs: SweepDirs) -> None:
+    """Stop when the objective's key was never logged by any finished trial.
+
+    Ranking on NaN would pick an arbitrary trial and draw empty figures; the
+    user needs the key's name, the keys that were logged and the nearest one.
+    """
+    ok = table[table["status"] == "ok"] if "status" in table.columns else table.iloc[:0]
+    if ok.empty or _numbers(ok[spec.metric]).notna().any():
+        return
+    logged = sorted(
+        _logged_keys(
+            dirs.seed(t, s) / "metrics.jsonl" for t in ok["trial_id"] for s in spec.seeds_tune
+        )
+    )
+    key = LOGGED_AS.get(spec.metric) or curve_key(spec.metric)
+    from difflib import get_close_matches
+
+    near = get_close_matches(key.split(" or ")[0], logged, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise RunError(
+        "objective.metric",
+        f"{key!r} was never logged by any trial, so {spec.metric} is empty; logged keys "
+        f"are: {', '.join(logged) or 'none'}{hint}. Set objective.metric to one of them "
+        "or make the program log it",
+    )
+
+
+def _logged_keys(paths, rows: int = 20) -> set[str]:
+    """The keys of the first rows of each metrics file (enough to name what a program logs)."""
+    import json
+    from itertools import islice
+
+    keys: set[str] = set()
+    for path in paths:
+        if not path.is_file():
+            continue
+        with path.open() as fh:
+            for line in islice(fh, rows):
+                if line.strip():
+                    keys.update(json.loads(line))
+    return keys - {"step"}
+
+
+def _numbers(column):
+    """A column as floats (whole-number objectives are read as int64): NaN where not a number."""
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce").astype(float)
+
+
 def write_objectives(spec: Spec, dirs: SweepDirs) -> Path:
     table = objectives_table(spec, dirs)
+    check_logged(spec, table, dirs)
     summary = compute_summary(spec, table)
     if summary:
         print(summary)
@@ -101,13 +177,14 @@ def ranked_candidates(spec: Spec, table):
     Adaptive searches compare trials at the largest budget only.
     """
     ok = table[table["status"] == "ok"]
-    ok = ok[ok[spec.metric].apply(lambda v: isinstance(v, float) and math.isfinite(v))]
+    ok = ok[_numbers(ok[spec.metric]).apply(math.isfinite)]
     if "budget" in ok.columns:
         ok = ok[ok["budget"] == ok["budget"].max()]
     if ok.empty:
-        raise RuntimeError(
+        raise RunError(
+            "objectives.csv",
             f"no trial of {spec.name!r} finished with a finite {spec.metric}; "
-            "see objectives.csv and `rlsweep status`"
+            "see objectives.csv and `rlsweep status`",
         )
     allowed = ok[ok.apply(lambda row: satisfies(row.to_dict(), spec.constraints), axis=1)]
     if allowed.empty:
@@ -120,16 +197,22 @@ def ranked_candidates(spec: Spec, table):
 
 
 def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
-    """The best ok trial with its full trainer config, objectives and seeds."""
-    best = ranked_candidates(spec, table).iloc[0]
+    """The best ok trial with its full trainer config, objectives, seeds and warnings."""
+    candidates = ranked_candidates(spec, table)
+    best = candidates.iloc[0]
     trial = next(t for t, _ in sweep_trials(spec, dirs) if t.id == best["trial_id"])
+    separable = separability_warning(spec, candidates)
+    warnings = [*([separable] if separable else []), *range_edge_warnings(spec, trial.params)]
+    functions = [c for c in table.columns if per_function(c)]
     return {
         "name": spec.name,
         "trial_id": trial.id,
         "label": trial.label,
         "backend": spec.backend,
         "objective": {"metric": spec.metric, "mode": spec.mode, "value": float(best[spec.metric])},
-        "objectives": {k: _clean(best[k]) for k in OBJECTIVE_COLUMNS},
+        "objectives": {k: _clean(best[k]) for k in (*OBJECTIVE_COLUMNS, *functions)},
+        "runner_up_p_best": _clean(candidates["p_best"].iloc[1]) if len(candidates) > 1 else None,
+        "warnings": warnings,
         "params": trial.params,
         "config": trial.config,
         "seeds": {"tune": list(spec.seeds_tune), "test": list(spec.seeds_test)},
@@ -141,8 +224,8 @@ def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
 
 
 def pareto_front(spec: Spec, table):
-    """Ok trials that no other ok trial beats on every objective (main + secondary)."""
-    names = [spec.metric, *[m for m in spec.secondary if m != spec.metric]]
+    """Ok trials that no other ok trial beats on every objective (pareto_objectives)."""
+    names = pareto_objectives(spec)
     signs = [1.0 if direction(m, spec.metric, spec.mode) == "max" else -1.0 for m in names]
     ok = table[table["status"] == "ok"].dropna(subset=names)
     if "budget" in ok.columns and not ok.empty:
@@ -154,6 +237,17 @@ def pareto_front(spec: Spec, table):
         keep.append(not dominated)
     columns = ["trial_id", "label", *names]
     return ok[keep][columns]
+
+
+def pareto_objectives(spec: Spec) -> list[str]:
+    """The main objective and the secondary ones; kl_max (reward against stability) if none.
+
+    pareto.csv and pareto.png both read this, so they show the same front.
+    """
+    secondary = [m for m in spec.secondary if m != spec.metric]
+    if not secondary:
+        secondary = ["kl_max" if spec.metric != "kl_max" else "final_reward"]
+    return [spec.metric, *secondary]
 
 
 def _clean(value):
@@ -169,4 +263,6 @@ def write_best_config(spec: Spec, dirs: SweepDirs) -> Path:
         f"{best['trial_id']} --seed {spec.seeds_tune[0]}\n"
     )
     atomic_write_text(dirs.best_config, header + yaml.safe_dump(best, sort_keys=False))
+    for warning in best["warnings"]:
+        print(f"warning: {warning}")
     return dirs.best_config

@@ -65,15 +65,22 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
         found = by_id[search_id]
         cold = Trial(trial_id(spec.backend, found.config), found.params, found.config)
         entries.append((str(rank), search_id, cold))
-    skipped = None
-    if spec.confirm["baseline"]:
+    skipped, described = None, None
+    if not spec.confirm["baseline"]:
+        skipped = "no baseline: confirm.baseline is false"
+    else:
         baseline = baseline_trial(spec)
         unset = [name for name, value in baseline.params.items() if value is None]
         if unset:  # e.g. an imported sweep: the program has no default we could name
-            skipped = f"no baseline: base sets no value for {', '.join(unset)}"
-            print(skipped)
+            skipped = (
+                f"no baseline: base sets no value for {', '.join(unset)}; set "
+                f"base.{unset[0]} (the program's default) to confirm one"
+            )
         else:
             entries.append((BASELINE, None, baseline))
+            described = {"label": baseline.label, "trial_id": baseline.id,
+                         "config": baseline.config}  # fmt: skip
+    print(baseline_line({"baseline": described, "baseline_skipped": skipped}))
     rows, seen = [], {}
     for slot, search_id, trial in entries:
         if trial.id in seen:  # e.g. the best config is the baseline: train it once
@@ -93,13 +100,33 @@ def write_plan(spec: Spec, dirs: SweepDirs) -> Path:
         seen[trial.id] = rows[-1]
     path = plan_path(dirs)
     atomic_write_json(
-        path, {"seeds": list(spec.seeds_test), "trials": rows, "baseline_skipped": skipped}
+        path,
+        {
+            "seeds": list(spec.seeds_test),
+            "trials": rows,
+            "baseline": described,
+            "baseline_skipped": skipped,
+        },
     )
     return path
 
 
+def baseline_line(plan: dict) -> str:
+    """What the baseline row is (the spec's base settings, every value named), or why none."""
+    described = plan.get("baseline")
+    if not described:
+        return plan.get("baseline_skipped") or "no baseline"
+    return (
+        f"baseline: the spec's base settings, {described['label']} (trial {described['trial_id']})"
+    )
+
+
 def read_plan(dirs: SweepDirs) -> list[dict]:
-    return json.loads(plan_path(dirs).read_text())["trials"]
+    return read_plan_file(dirs)["trials"]
+
+
+def read_plan_file(dirs: SweepDirs) -> dict:
+    return json.loads(plan_path(dirs).read_text())
 
 
 def slots(spec: Spec) -> list[str]:

@@ -21,7 +21,8 @@ from rlsweep.atomic import atomic_write_json, atomic_write_text
 from rlsweep.layout import SweepDirs
 from rlsweep.metrics.curves import seed_objectives_from_file
 from rlsweep.objectives import direction
-from rlsweep.results.confirm import confirmed_seed_dir, read_plan
+from rlsweep.results.confirm import baseline_line, confirmed_seed_dir, read_plan, read_plan_file
+from rlsweep.results.diagnostics import separability_warning
 from rlsweep.results.stats import summarise
 from rlsweep.spec import Spec
 from rlsweep.trial import trial_config_hash
@@ -80,8 +81,11 @@ def _best_index(rows: list[dict], name: str, mode: str, kind: str) -> int | None
     return (max(values) if mode == "max" else min(values))[1]
 
 
-def render(spec: Spec, rows: list[dict]) -> tuple[str, str]:
-    """Markdown and LaTeX (booktabs) tables; the best value of each column in bold."""
+def render(spec: Spec, rows: list[dict], notes: list[str] = ()) -> tuple[str, str]:
+    """Markdown and LaTeX (booktabs) tables; the best value of each column in bold.
+
+    ``notes`` (e.g. that the winner is not separable from the next trial) follow each table.
+    """
     columns = [(name, kind) for name in table_metrics(spec) for kind in ("mean", "iqm")]
     modes = {name: direction(name, spec.metric, spec.mode) for name in table_metrics(spec)}
     best = {c: _best_index(rows, c[0], modes[c[0]], c[1]) for c in columns}
@@ -109,13 +113,26 @@ def render(spec: Spec, rows: list[dict]) -> tuple[str, str]:
         tex.append(
             name.replace("_", r"\_") + f" & {row['n_seeds']} & " + " & ".join(tex_cells) + r" \\"
         )
-    tex += [r"\bottomrule", r"\end{tabular}"]
+    tex += [r"\bottomrule"]
+    tex += [
+        rf"\multicolumn{{{len(columns) + 2}}}{{l}}{{\footnotesize Note: {_tex(note)}}} \\"
+        for note in notes
+    ]
+    tex += [r"\end{tabular}"]
     caption = (
         f"\n{spec.name}: {len(spec.seeds_test)} held-out test seeds "
         f"{list(spec.seeds_test)}; mean and interquartile mean (IQM) with 95% "
         "percentile bootstrap CIs over seeds; best per column in bold.\n"
     )
+    caption += "".join(f"\nNote: {note}.\n" for note in notes)
     return "\n".join(md) + "\n" + caption, "\n".join(tex) + "\n"
+
+
+def _tex(text: str) -> str:
+    """Text in a LaTeX cell (labels and notes have no backslashes)."""
+    for char in "&%$#_{}":
+        text = text.replace(char, "\\" + char)
+    return text
 
 
 def provenance(spec: Spec, dirs: SweepDirs) -> dict:
@@ -125,8 +142,9 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
         except PackageNotFoundError:
             return None
 
+    plan = read_plan_file(dirs)
     rows = []
-    for entry in read_plan(dirs):
+    for entry in plan["trials"]:
         config = json.loads((dirs.confirm_trial(entry["trial_id"]) / "params.json").read_text())[
             "config"
         ]
@@ -138,6 +156,7 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
                 "config_hash": trial_config_hash(config),
                 "test_seeds": list(spec.seeds_test),
                 "params": entry["params"],
+                "config": config,
                 "ran_on": _ran_on(dirs, entry, spec.seeds_test),
             }
         )
@@ -154,6 +173,7 @@ def provenance(spec: Spec, dirs: SweepDirs) -> dict:
             "mode": spec.mode,
             "constraints": [f"{n} {op} {b:g}" for n, op, b in spec.constraints],
         },
+        "baseline": plan.get("baseline") or {"skipped": plan.get("baseline_skipped")},
         "rows": rows,
     }
 
@@ -187,11 +207,14 @@ def _git() -> dict:
 def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
     import pandas as pd
 
-    from rlsweep.results.aggregate import pareto_front, read_objectives
+    from rlsweep.results.aggregate import pareto_front, ranked_candidates, read_objectives
 
     out = dirs.tables
     rows = confirm_rows(spec, dirs)
-    markdown, latex = render(spec, rows)
+    objectives = read_objectives(dirs)
+    note = separability_warning(spec, ranked_candidates(spec, objectives))
+    notes = [f"on the tune seeds, {note}"] if note else []
+    markdown, latex = render(spec, rows, [*notes, baseline_line(read_plan_file(dirs))])
     paths = [
         out / "results.csv",
         out / "results.md",
@@ -203,6 +226,6 @@ def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
     atomic_write_text(paths[1], markdown)
     atomic_write_text(paths[2], latex)
     atomic_write_json(paths[3], provenance(spec, dirs))
-    front = pareto_front(spec, read_objectives(dirs))
+    front = pareto_front(spec, objectives)
     atomic_write_text(paths[4], front.to_csv(index=False, float_format="%.6g"))
     return paths

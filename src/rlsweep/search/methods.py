@@ -15,6 +15,7 @@ from difflib import get_close_matches
 
 from rlsweep.errors import SpecError
 from rlsweep.search.encoding import check_mappable
+from rlsweep.search.ladder import HALVING_DEFAULTS
 from rlsweep.search.proposers import (
     BOHB_DEFAULTS,
     TPE_DEFAULTS,
@@ -28,13 +29,14 @@ from rlsweep.search.proposers import (
 STATIC = "static"  # a design expanded up front (grid, random): every trial at base settings
 HYPERBAND = "hyperband"  # brackets of rungs with successive halving
 BATCHES = "batches"  # batches of proposals, all at the base budget
+LADDER = "ladder"  # small successive-halving brackets over (budget, seeds) rungs (search/ladder.py)
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     summary: str
-    #: STATIC, HYPERBAND or BATCHES
+    #: STATIC, HYPERBAND, BATCHES or LADDER
     budgets: str
     #: proposes each bracket's configs (None for a static design)
     proposer: Proposer | None = None
@@ -55,7 +57,7 @@ class Method:
 
     @property
     def multi_fidelity(self) -> bool:
-        return self.budgets == HYPERBAND
+        return self.budgets in (HYPERBAND, LADDER)
 
     def options(self, search: dict) -> dict:
         return {**self.option_defaults, **(search.get(self.options_key) or {})}
@@ -64,6 +66,26 @@ class Method:
 def _check_grid(parameters, search: dict) -> None:
     for p in parameters:
         p.grid()  # raises for non-enumerable strategies
+
+
+def _check_halving(parameters, search: dict) -> None:
+    options = halving_options(search)
+    if options["bracket_size"] < 1:
+        raise SpecError(
+            "search.halving.bracket_size", f"must be >= 1, got {options['bracket_size']}"
+        )
+    if not 0 < options["confidence"] < 1:
+        raise SpecError(
+            "search.halving.confidence", f"must be in (0, 1), got {options['confidence']}"
+        )
+
+
+def halving_options(search: dict) -> dict:
+    """tpe_halving's options with defaults; drop_misleading_rungs is a deprecated alias."""
+    options = {**HALVING_DEFAULTS, **(search.get("halving") or {})}
+    if search.get("drop_misleading_rungs"):
+        options["measure_min_budget"] = True
+    return options
 
 
 METHODS: dict[str, Method] = {
@@ -106,6 +128,18 @@ METHODS: dict[str, Method] = {
             model_based=True,
             options_key="tpe",
             option_defaults=TPE_DEFAULTS,
+        ),
+        Method(
+            "tpe_halving",
+            "Optuna's TPE refitted at every small successive-halving bracket, seeds as "
+            "fidelity, a measured minimum budget (search.halving options; docs/search.md)",
+            LADDER,
+            propose_tpe,
+            uses_history=True,
+            model_based=True,
+            options_key="tpe",
+            option_defaults=TPE_DEFAULTS,
+            check=_check_halving,
         ),
     )
 }

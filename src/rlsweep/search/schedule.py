@@ -24,9 +24,14 @@ _EPS = 1e-9
 class Rung:
     n: int
     budget: float
+    #: how many of the tune seeds (the first ones) the rung trains; None: all of them
+    seeds: int | None = None
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "budget": self.budget}
+        out = {"n": self.n, "budget": self.budget}
+        if self.seeds is not None:
+            out["seeds"] = self.seeds
+        return out
 
 
 def num_rungs(min_budget: float, max_budget: float, eta: float) -> int:
