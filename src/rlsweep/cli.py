@@ -63,7 +63,8 @@ def _bracket_plan(spec) -> list[str]:
         for rung in rungs:
             value, seeds = fidelity_value(spec, rung.budget), rung.seeds or tune
             parts.append(
-                f"{rung.n} x {fidelity}={value}" + (f" ({seeds} seeds)" if rung.seeds else "")
+                f"{rung.n} x {fidelity}={value}"
+                + (f" ({seeds} seed{'s' * (seeds != 1)})" if rung.seeds else "")
             )
             steps += rung.n * seeds * float(value)
         total += steps

@@ -12,4 +12,4 @@ rule aggregate_objectives:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep aggregate {input.spec}" + SHOW_ERRORS
+        f"rlsweep aggregate {{input.spec}}{SHOW_ERRORS}"

@@ -20,7 +20,7 @@ rule select_best:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep best {input.spec}" + SHOW_ERRORS
+        f"rlsweep best {{input.spec}}{SHOW_ERRORS}"
 
 
 # One job per confirmation slot (best, top k, baseline) and test seed, known before
@@ -74,7 +74,7 @@ rule write_tables:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep tables {input.spec}" + SHOW_ERRORS
+        f"rlsweep tables {{input.spec}}{SHOW_ERRORS}"
 
 
 # Each figure with its own report caption (workflow/report/figures/<name>.rst).
@@ -92,7 +92,7 @@ rule plot_figures:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep plot {input.spec}" + SHOW_ERRORS
+        f"rlsweep plot {{input.spec}}{SHOW_ERRORS}"
 
 
 rule plot_confirmation:
@@ -110,4 +110,4 @@ rule plot_confirmation:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep plot-confirmation {input.spec}" + SHOW_ERRORS
+        f"rlsweep plot-confirmation {{input.spec}}{SHOW_ERRORS}"

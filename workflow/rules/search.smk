@@ -12,7 +12,7 @@ checkpoint propose_bracket:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        "rlsweep propose {input.spec} --bracket {wildcards.bracket}" + SHOW_ERRORS
+        f"rlsweep propose {{input.spec}} --bracket {{wildcards.bracket}}{SHOW_ERRORS}"
 
 
 checkpoint promote_rung:

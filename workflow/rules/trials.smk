@@ -31,7 +31,7 @@ if SWEEP.preflight:
         conda:
             SWEEP.conda_env
         shell:
-            "rlsweep preflight {input.spec}" + SHOW_ERRORS
+            f"rlsweep preflight {{input.spec}}{SHOW_ERRORS}"
 
 
 # The spec is a parameter, not an input: a changed spec changes trial ids, never
