@@ -19,6 +19,11 @@ def successive_halving(rows: list[dict], keep: int, mode: str) -> tuple[list[int
             rows[i]["config_id"],
         ),
     )
+    return ranks_and_promoted(rows, order, keep)
+
+
+def ranks_and_promoted(rows: list[dict], order: list[int], keep: int):
+    """Ranks of ``rows`` in ``order`` (best first) and the first ``keep`` finished configs."""
     ranks = [0] * len(rows)
     for rank, i in enumerate(order, 1):
         ranks[i] = rank

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rlsweep.search.halving import ranks_and_promoted
+
 #: defaults of the ``search.halving`` options
 HALVING_DEFAULTS = {
     "bracket_size": 27,
@@ -176,14 +178,4 @@ def seed_aware_halving(rows: list[dict], keep: int, sd: float, z: float):
         n = len(row.get("seed_objectives") or {}) or 1
         return (0, pessimistic_loss(row["loss"], n, sd, z), row["config_id"])
 
-    order = sorted(range(len(rows)), key=key)
-    ranks = [0] * len(rows)
-    for rank, i in enumerate(order, 1):
-        ranks[i] = rank
-    promoted: list[str] = []
-    for i in order:
-        if len(promoted) == keep or rows[i]["loss"] is None:
-            break
-        if rows[i]["config_id"] not in promoted:
-            promoted.append(rows[i]["config_id"])
-    return ranks, promoted
+    return ranks_and_promoted(rows, sorted(range(len(rows)), key=key), keep)
