@@ -225,9 +225,11 @@ def best_config(spec: Spec, table, dirs: SweepDirs) -> dict:
 
 def pareto_front(spec: Spec, table):
     """Ok trials that no other ok trial beats on every objective (pareto_objectives)."""
-    names = pareto_objectives(spec)
+    ok = table[table["status"] == "ok"]
+    # a secondary no trial logged (kl_max of a program without KL) would empty the front
+    names = [n for n in pareto_objectives(spec) if n == spec.metric or ok[n].notna().any()]
     signs = [1.0 if direction(m, spec.metric, spec.mode) == "max" else -1.0 for m in names]
-    ok = table[table["status"] == "ok"].dropna(subset=names)
+    ok = ok.dropna(subset=names)
     if "budget" in ok.columns and not ok.empty:
         ok = ok[ok["budget"] == ok["budget"].max()]
     points = ok[names].to_numpy(float) * signs
@@ -236,7 +238,7 @@ def pareto_front(spec: Spec, table):
         dominated = any((q >= p).all() and (q > p).any() for j, q in enumerate(points) if j != i)
         keep.append(not dominated)
     columns = ["trial_id", "label", *names]
-    return ok[keep][columns]
+    return ok.loc[[bool(k) for k in keep], columns] if keep else ok[columns]
 
 
 def pareto_objectives(spec: Spec) -> list[str]:
