@@ -7,12 +7,10 @@ recomputed) and says nothing of files a partial run did not make.
 
 from __future__ import annotations
 
-import json
-
 import yaml
 
 from rlsweep.layout import SweepDirs
-from rlsweep.results.confirm import baseline_line, plan_path
+from rlsweep.results.confirm import baseline_line, plan_path, read_plan_file
 
 
 def summary_lines(dirs: SweepDirs) -> list[str]:
@@ -27,7 +25,7 @@ def summary_lines(dirs: SweepDirs) -> list[str]:
     ]
     lines += [f"warning: {text}" for text in best.get("warnings") or []]
     if plan_path(dirs).is_file():
-        lines.append(baseline_line(json.loads(plan_path(dirs).read_text())))
+        lines.append(baseline_line(read_plan_file(dirs)))
     if (dirs.tables / "results.md").is_file():
         lines.append(f"tables on the test seeds: {dirs.tables / 'results.md'}")
     return lines
