@@ -248,14 +248,19 @@ def cmd_import(args) -> int:
     import yaml
 
     from rlsweep.atomic import atomic_write_text
-    from rlsweep.importers import importer
+    from rlsweep.importers import Source, importer
     from rlsweep.parameters import coerce_yaml11
     from rlsweep.spec import load_yaml, parse_spec
 
-    source = coerce_yaml11(load_yaml(args.file))  # W&B and trlX files write 1e-6 without a dot
+    doc = coerce_yaml11(load_yaml(args.file))  # W&B and trlX files write 1e-6 without a dot
     name = args.name or Path(args.file).stem
-    command = shlex.split(args.command) if args.command else None
-    spec, notes = importer(args.source)(source, name, command)
+    source = Source(
+        path=Path(args.file),
+        command=shlex.split(args.command) if args.command else None,
+        sweep=tuple(args.sweep),
+        trainer=args.trainer,
+    )
+    spec, notes = importer(args.source)(doc, name, source)
     parse_spec(spec)  # an imported spec always validates, or nothing is written
     header = f"# Imported from {args.source} file {args.file} by `rlsweep import`.\n"
     if notes:
@@ -348,15 +353,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="[[{n, budget}, ...], ...]")
     p.set_defaults(func=cmd_schedule)
 
-    p = command("import", "turn a trlX, W&B or NeMo-RL sweep into a native spec")
-    p.add_argument("source", choices=["trlx", "wandb", "nemo-rl"])
-    p.add_argument("file", help="the sweep file to import")
+    p = command("import", "turn a trlX, W&B, NeMo-RL or trl config file into a native spec")
+    p.add_argument("source", choices=["trlx", "wandb", "nemo-rl", "trl"])
+    p.add_argument("file", help="the sweep or training config file to import")
     p.add_argument("-o", "--output", required=True, help="where to write the native spec")
     p.add_argument("--name", help="sweep name (default: the file's stem)")
     p.add_argument(
         "--command",
         help='your training program, e.g. "python train.py --lr '
         '{optimizer.kwargs.lr}" (default: a marked placeholder)',
+    )
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=STRATEGY:ARGS",
+        help="a key to sweep in a training config (repeatable), e.g. "
+        "policy.optimizer.kwargs.lr=loguniform:1e-7,1e-5",
+    )
+    p.add_argument(
+        "--trainer",
+        choices=["grpo", "rloo", "dpo"],
+        help="the trl trainer a trl config file is for (default: grpo)",
     )
     p.set_defaults(func=cmd_import)
 

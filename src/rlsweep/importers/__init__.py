@@ -1,19 +1,31 @@
-"""Importers: trlX sweep files, W&B sweep YAML and NeMo-RL style optimization blocks
--> native rlsweep specs that run the user's own program (the command backend).
+"""Importers: trlX sweep files, W&B sweep YAML, NeMo-RL configs and trl config files
+-> native rlsweep specs.
 
-Each importer returns ``(spec, notes)``: a spec mapping and the list of
-things that could not be carried over or were translated with a choice, all
-printed as one warning. Nothing is dropped silently.
+Each importer is ``convert(doc, name, source=Source())`` and returns ``(spec, notes)``:
+a spec mapping and the list of things that could not be carried over or were
+translated with a choice, all printed as one warning. Nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from rlsweep.errors import SpecError
 
 DEFAULT_SEEDS = {"tune": [0, 1, 2], "test": [100, 101, 102, 103, 104]}
 EDIT_ME = "EDIT_ME_train.py"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What ``rlsweep import`` was given beside the parsed file."""
+
+    path: Path | None = None  # the file itself (NeMo-RL's ``defaults:`` are found beside it)
+    command: list[str] | None = None  # --command, already split into argv
+    sweep: tuple[str, ...] = ()  # --sweep KEY=STRATEGY:ARGS, as typed
+    trainer: str | None = None  # --trainer, for trl config files
 
 
 def safe_name(text: str) -> str:

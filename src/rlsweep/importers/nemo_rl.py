@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from rlsweep.errors import SpecError
-from rlsweep.importers import finish
+from rlsweep.importers import Source, finish
 
 METHODS = {"grid_search": "grid", "random_search": "random"}
 
 
-def convert(doc: dict, name: str, command=None) -> tuple[dict, list[str]]:
+def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, list[str]]:
+    command = (source or Source()).command
     block = doc.get("optimization") if isinstance(doc, dict) else None
     if not isinstance(block, dict):
         raise SpecError("optimization", "a NeMo-RL config has an optimization: block")

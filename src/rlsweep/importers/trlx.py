@@ -10,7 +10,7 @@ unknown strategies and search algorithms.
 from __future__ import annotations
 
 from rlsweep.errors import SpecError
-from rlsweep.importers import finish
+from rlsweep.importers import Source, finish
 from rlsweep.parameters import Parameter
 
 SEARCH_ALGS = {"random": "random", "bohb": "tpe", "bayesopt": "tpe"}
@@ -18,7 +18,8 @@ SCHEDULERS = ("fifo", "hyperband", "hyperbandforbohb")
 CARRIED = ("mode", "metric", "search_alg", "scheduler", "num_samples")
 
 
-def convert(doc: dict, name: str, command=None) -> tuple[dict, list[str]]:
+def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, list[str]]:
+    command = (source or Source()).command
     if not isinstance(doc, dict) or "tune_config" not in doc:
         raise SpecError("tune_config", "a trlX sweep file has a tune_config block")
     tune = dict(doc["tune_config"] or {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from rlsweep.errors import SpecError
-from rlsweep.importers import finish
+from rlsweep.importers import Source, finish
 
 METHODS = {"grid": "grid", "random": "random", "bayes": "bohb"}
 
@@ -60,7 +60,8 @@ def _parameter(name: str, raw: dict, method: str, notes: list) -> dict | None:
     return {"strategy": strategy, "values": values}
 
 
-def convert(doc: dict, name: str, command=None) -> tuple[dict, list[str]]:
+def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, list[str]]:
+    command = (source or Source()).command
     if not isinstance(doc, dict) or "parameters" not in doc:
         raise SpecError("parameters", "a W&B sweep file has a parameters block")
     method = doc.get("method", "random")
