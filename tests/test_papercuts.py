@@ -121,3 +121,20 @@ def test_validation_reports_every_error_of_a_spec_at_once(tmp_path, write_spec):
     assert lines[0].startswith("error: serach: unknown key 'serach'; did you mean 'search'?")
     assert lines[1].startswith("error: parameters.learning_rate.values: loguniform needs low > 0")
     assert lines[2].startswith("error: seeds.test: test seeds [1] are also tune seeds")
+
+
+@pytest.mark.slow
+def test_a_moved_spec_reruns_nothing(tmp_path, write_spec):
+    """The spec's path is not in any rule's code (before: every job was rescheduled)."""
+    from conftest import synthetic_spec
+
+    spec = write_spec(synthetic_spec(seeds={"tune": [0], "test": [100]}))
+    done = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(spec))
+    assert done.returncode == 0, done.stderr[-3000:]
+    moved = tmp_path / "elsewhere" / "renamed.yaml"
+    moved.parent.mkdir()
+    moved.write_bytes(spec.read_bytes())
+    spec.unlink()
+    again = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(moved), "--dry-run")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

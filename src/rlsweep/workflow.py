@@ -31,6 +31,13 @@ from rlsweep.trial import Trial
 
 DEFAULT_SPEC = "config/config.yaml"
 
+#: the spec's path reaches jobs through the environment: as a literal in a rule's shell
+#: command it would be part of the rule's code, and a moved or renamed spec would make
+#: Snakemake rerun every job ("Code has changed"). Snakemake's jobs, local or under the
+#: SLURM plugin, parse this workflow again and so set it again.
+SPEC_ENV = "RLSWEEP_SPEC"
+SPEC_ARG = f'"${SPEC_ENV}"'
+
 
 #: a light rule's shell tail: output to its log, and on failure its one-line
 #: ``error:`` messages to the terminal too (Snakemake shows only the log's path)
@@ -222,6 +229,7 @@ def load_sweep(
         spec = load_spec(path, text)
         # the jobs of this run may skip the schema pass if the file is still these bytes
         os.environ[VALIDATED_ENV] = spec_digest(text)
+        os.environ[SPEC_ENV] = str(path)
         dirs = SweepDirs(Path(results) / spec.name)
         allow = str(overrides.get(ALLOW_CODE_CHANGE, "")).lower() in ("true", "1", "yes")
         check_finished_trials(dirs.root, spec.backend, allow_code_change=allow)

@@ -3,7 +3,6 @@
 
 rule aggregate_objectives:
     input:
-        spec=ancient(SPEC),
         results=SWEEP.aggregate_inputs(),
     output:
         f"{ROOT}/objectives.csv",
@@ -12,4 +11,4 @@ rule aggregate_objectives:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep aggregate {{input.spec}}{SHOW_ERRORS}"
+        f"rlsweep aggregate {SPEC_ARG}{SHOW_ERRORS}"

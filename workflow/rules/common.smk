@@ -2,7 +2,7 @@
 from rlsweep.results.confirm import SLOT_PATTERN
 from rlsweep.results.summary import print_summary
 from rlsweep.run.jobs import BATCH_PATTERN
-from rlsweep.workflow import SHOW_ERRORS, load_sweep
+from rlsweep.workflow import SHOW_ERRORS, SPEC_ARG, load_sweep
 
 SWEEP = load_sweep(
     workflow.overwrite_configfiles,

@@ -6,7 +6,6 @@ FIGURE_CAPTIONS = report_captions(SWEEP.spec, workflow.basedir)
 
 rule select_best:
     input:
-        spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
     output:
         best=report(
@@ -20,14 +19,13 @@ rule select_best:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep best {{input.spec}}{SHOW_ERRORS}"
+        f"rlsweep best {SPEC_ARG}{SHOW_ERRORS}"
 
 
 # One job per confirmation slot (best, top k, baseline) and test seed, known before
 # anything runs: a checkpoint here would make Snakemake process the whole DAG twice.
 rule confirm_slot:
     input:
-        spec=ancient(SPEC),
         plan=f"{ROOT}/confirm/plan.json",
         model=SWEEP.model_inputs(),
     output:
@@ -40,13 +38,12 @@ rule confirm_slot:
     resources:
         **SWEEP.train_resources(),
     shell:
-        f"{SWEEP.launcher} confirm {SPEC} --slot {{wildcards.slot}} --seed {{wildcards.seed}}"
+        f"{SWEEP.launcher} confirm {SPEC_ARG} --slot {{wildcards.slot}} --seed {{wildcards.seed}}"
         " --threads {threads} > {log} 2>&1"
 
 
 rule write_tables:
     input:
-        spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
         confirmed=SWEEP.confirmation_files(),
     output:
@@ -74,13 +71,12 @@ rule write_tables:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep tables {{input.spec}}{SHOW_ERRORS}"
+        f"rlsweep tables {SPEC_ARG}{SHOW_ERRORS}"
 
 
 # Each figure with its own report caption (workflow/report/figures/<name>.rst).
 rule plot_figures:
     input:
-        spec=ancient(SPEC),
         objectives=f"{ROOT}/objectives.csv",
     output:
         [
@@ -92,12 +88,11 @@ rule plot_figures:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep plot {{input.spec}}{SHOW_ERRORS}"
+        f"rlsweep plot {SPEC_ARG}{SHOW_ERRORS}"
 
 
 rule plot_confirmation:
     input:
-        spec=ancient(SPEC),
         confirmed=SWEEP.confirmation_files(),
     output:
         report(
@@ -110,4 +105,4 @@ rule plot_confirmation:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep plot-confirmation {{input.spec}}{SHOW_ERRORS}"
+        f"rlsweep plot-confirmation {SPEC_ARG}{SHOW_ERRORS}"

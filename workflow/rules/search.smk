@@ -3,7 +3,6 @@
 
 checkpoint propose_bracket:
     input:
-        spec=ancient(SPEC),
         previous=proposal_inputs,
     output:
         f"{ROOT}/search/bracket_{{bracket}}/proposals.json",
@@ -12,12 +11,11 @@ checkpoint propose_bracket:
     conda:
         "../../envs/rlsweep.yaml"
     shell:
-        f"rlsweep propose {{input.spec}} --bracket {{wildcards.bracket}}{SHOW_ERRORS}"
+        f"rlsweep propose {SPEC_ARG} --bracket {{wildcards.bracket}}{SHOW_ERRORS}"
 
 
 checkpoint promote_rung:
     input:
-        spec=ancient(SPEC),
         results=promote_inputs,
     output:
         f"{ROOT}/search/bracket_{{bracket}}/rung_{{rung}}.json",
@@ -27,5 +25,5 @@ checkpoint promote_rung:
         "../../envs/rlsweep.yaml"
     shell:
         # stdout to the log; warnings (low budgets mislead) also reach the terminal
-        "rlsweep promote {input.spec} --bracket {wildcards.bracket} --rung {wildcards.rung}"
+        f"rlsweep promote {SPEC_ARG} --bracket {{wildcards.bracket}} --rung {{wildcards.rung}}"
         " > {log}"

@@ -34,7 +34,7 @@ if SWEEP.preflight:
             f"rlsweep preflight {{input.spec}}{SHOW_ERRORS}"
 
 
-# The spec is a parameter, not an input: a changed spec changes trial ids, never
+# The spec is neither a parameter nor an input: a changed spec changes trial ids, never
 # reruns a finished trial, and 10k extra input edges cost Snakemake seconds.
 rule train_trial:
     input:
@@ -52,8 +52,9 @@ rule train_trial:
     resources:
         **SWEEP.train_resources(),
     shell:
-        # launcher and spec are fixed strings: formatted in once here, not per job as params
-        f"{SWEEP.launcher} train {SPEC} --trial {{wildcards.trial}} --seed {{wildcards.seed}}"
+        # the launcher is formatted in once here, not per job as a param; the spec's path
+        # comes from the environment, so a moved spec is not a code change (rlsweep.workflow)
+        f"{SWEEP.launcher} train {SPEC_ARG} --trial {{wildcards.trial}} --seed {{wildcards.seed}}"
         " --threads {threads} > {log} 2>&1"
 
 
@@ -72,9 +73,6 @@ rule train_batch:
     threads: SWEEP.spec.threads
     resources:
         **SWEEP.batch_resources(),
-    params:
-        launcher=SWEEP.launcher,
-        spec=SPEC,
     shell:
-        "{params.launcher} train-batch {params.spec} --batch {wildcards.batch} --threads {threads}"
-        " > {log} 2>&1"
+        f"{SWEEP.launcher} train-batch {SPEC_ARG} --batch {{wildcards.batch}}"
+        " --threads {threads} > {log} 2>&1"
