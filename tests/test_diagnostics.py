@@ -28,8 +28,9 @@ from rlsweep.results.diagnostics import range_edge_warnings, separability_warnin
 from rlsweep.results.stats import p_beats
 from rlsweep.run.runner import run_trial
 from rlsweep.spec import parse_constraint, parse_spec
+from rlsweep.workflow import PIPELINE
 
-from conftest import REPO, synthetic_spec
+from conftest import synthetic_spec
 
 
 def curve(steps=10, **keys):
@@ -292,12 +293,12 @@ def test_cards_per_top_trial_and_baseline_with_samples(tmp_path):
     names = [figure.name for figure in cards_for(spec)]
     # top_k 4, but two trials; the baseline (base settings: synthetic defaults) too
     assert names == ["card_1.png", "card_2.png", "card_baseline.png"]
-    captions = report_captions(spec, REPO)
+    captions = report_captions(spec, PIPELINE)
     assert captions["card_1.png"] == "../report/figures/card.rst"
     for figure in figures_for(spec):
         own = captions[figure.name]
         assert own != "../report/figures.rst"  # each its own caption
-        assert (REPO / "workflow" / "rules" / own).resolve().is_file()
+        assert (PIPELINE / "rules" / own).resolve().is_file()
     table = objectives_table(spec, dirs)
     frame = card_frame(spec, dirs, table["trial_id"].iloc[0])
     assert {"reward", "eval_reward", "kl_ref", "entropy"} <= set(frame["curve"])

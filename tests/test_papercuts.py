@@ -138,3 +138,25 @@ def test_a_moved_spec_reruns_nothing(tmp_path, write_spec):
     again = run_snakemake(tmp_path, "--cores", "2", "--configfile", str(moved), "--dry-run")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_a_grpo_trial_log_has_no_deprecation_warnings(tmp_path, write_spec):
+    """Before: four gradient_checkpointing FutureWarnings in every trial's log."""
+    from conftest import run_cli
+
+    assert run_cli("build-model", "resources/tiny-gpt2", cwd=tmp_path).returncode == 0
+    spec = write_spec({
+        "name": "quiet", "backend": "grpo",
+        "base": {"max_steps": 2, "per_device_train_batch_size": 4, "num_generations": 2},
+        "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-3]}},
+        "seeds": {"tune": [0], "test": [1]},
+    })  # fmt: skip
+    trial = run_cli("plan", str(spec), cwd=tmp_path).stdout.split()[0]
+    out = tmp_path / "seed_0"
+    result = run_cli("train", str(spec), "--trial", trial, "--seed", "0", "--out", str(out),
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert "'loss'" in log  # the trainer's own log lines are there, to be searched
+    assert "Warning" not in log, log[-3000:]

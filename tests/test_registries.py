@@ -41,7 +41,7 @@ from rlsweep.search.proposers import Result
 from rlsweep.spec import VALIDATED_ENV, parse_spec
 from rlsweep.tree import get_dotted
 from rlsweep.trial import DIVERGENCE_KEYS, Status, write_params
-from rlsweep.workflow import load_sweep
+from rlsweep.workflow import PIPELINE, load_sweep
 
 import toy_extensions
 from conftest import REPO, synthetic_spec
@@ -306,7 +306,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-REPORT_CAPTION = flat((REPO / "workflow" / "report" / "figures.rst").read_text())
+REPORT_CAPTION = flat((PIPELINE / "report" / "figures.rst").read_text())
 README_FIGURES = (REPO / "README.md").read_text().split("\n## Figures\n")[1].split("\n## ")[0]
 
 

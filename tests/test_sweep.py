@@ -34,7 +34,7 @@ def test_a_grid_sweep_names_every_trial_seed_and_writes_its_manifest(sweep_of):
         "top_trials_seeds.png", "card_1.png", "card_2.png", "card_3.png", "card_4.png",
         "card_baseline.png",
     ]  # fmt: skip
-    assert sweep.conda_env == "../../envs/rlsweep.yaml"
+    assert sweep.conda_env == "../envs/rlsweep.yaml"
     assert sweep.model_inputs() == []
     assert sweep.launcher == "rlsweep"
     assert len(sweep.confirmation_files()) == 2 * 2  # best and baseline x 2 test seeds
@@ -74,7 +74,7 @@ def test_trl_sweeps_wait_for_the_tiny_model_unless_they_bring_their_own(sweep_of
         "parameters": {"learning_rate": {"strategy": "choice", "values": [1e-3]}},
     }
     assert sweep_of(doc).model_inputs() == ["resources/tiny-gpt2"]
-    assert sweep_of(doc).conda_env == "../../envs/trl.yaml"
+    assert sweep_of(doc).conda_env == "../envs/trl.yaml"
     own = {**doc, "base": {"model": {"path": "my/model"}}}
     assert sweep_of(own).model_inputs() == []
 

@@ -274,6 +274,25 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    import os
+
+    from rlsweep.project import job_environment, snakemake_command
+
+    command = snakemake_command(args.spec, args.snakemake)
+    sys.stdout.flush()
+    # Snakemake's exit status and Ctrl-C, unchanged
+    os.execve(command[0], command, job_environment(os.environ))
+
+
+def cmd_profile(args) -> int:
+    from rlsweep.project import write_profile
+
+    target = write_profile(args.name, args.dir, args.force)
+    print(f"wrote {target}; edit it, then: rlsweep run SPEC --profile {target.parent}")
+    return 0
+
+
 #: subcommands that Snakemake's rules call (listed apart from the user's in --help)
 RULE_COMMANDS = frozenset(
     {"train", "confirm", "train-batch", "aggregate", "best", "tables", "plot",
@@ -377,6 +396,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="the trl trainer a trl config file is for (default: grpo)",
     )
     p.set_defaults(func=cmd_import)
+
+    p = command("run", "run a sweep with the workflow shipped in the package (results in .)")
+    p.add_argument("spec", help="sweep spec YAML")
+    p.add_argument(
+        "snakemake",
+        nargs=argparse.REMAINDER,
+        metavar="SNAKEMAKE_OPTIONS",
+        help="passed to snakemake as they are (default --cores all), e.g. --profile "
+        "profiles/slurm, --dry-run, a target file",
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = command("profile", "copy a Snakemake profile (local, slurm) into this project to edit")
+    p.add_argument("name", help="local or slurm")
+    p.add_argument("--dir", default=".", help="project directory (default: .)")
+    p.add_argument("--force", action="store_true", help="replace an existing profile")
+    p.set_defaults(func=cmd_profile)
 
     p = command("status", "done / running / failed / diverged / pending trials")
     p.add_argument(

@@ -30,7 +30,7 @@ from rlsweep.tree import canonical_json, flatten, get_dotted, merge_dotted
 
 @cache
 def schema() -> dict:
-    """The spec's JSON schema, shipped inside the package (workflow/schemas links to it)."""
+    """The spec's JSON schema, shipped inside the package."""
     text = resources.files("rlsweep.schemas").joinpath("spec.schema.yaml").read_text()
     return yaml.load(text, Loader=YAML_LOADER)
 

@@ -30,6 +30,8 @@ from rlsweep.spec import VALIDATED_ENV, Spec, load_spec, read_spec_text, spec_di
 from rlsweep.trial import Trial
 
 DEFAULT_SPEC = "config/config.yaml"
+#: the workflow shipped in the package: Snakefile, rules/, report/, envs/, profiles/
+PIPELINE = Path(__file__).with_name("pipeline")
 
 #: the spec's path reaches jobs through the environment: as a literal in a rule's shell
 #: command it would be part of the rule's code, and a moved or renamed spec would make
@@ -114,8 +116,8 @@ class Sweep:
 
     @property
     def conda_env(self) -> str:
-        """Conda env file for training jobs (relative to workflow/rules/)."""
-        return f"../../envs/{backend(self.spec.backend).conda_env}"
+        """Conda env file for training jobs (relative to the pipeline's rules/)."""
+        return f"../envs/{backend(self.spec.backend).conda_env}"
 
     @property
     def confirms(self) -> bool:

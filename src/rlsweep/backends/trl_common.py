@@ -17,7 +17,8 @@ import copy
 import math
 import os
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, fields
 
 from rlsweep.backends import tiny, trl_inputs
 from rlsweep.integrations.trainer_files import is_summary
@@ -173,6 +174,7 @@ def trainer_args(ctx: TrainContext, setup_: Setup) -> dict:
     device = device_defaults(setup_.config)
     ctx.info.update(device.pop("info"))
     return {
+        **checkpointing_names(setup_.config),
         "output_dir": str(ctx.work_dir / "trainer"),
         "seed": ctx.seed,
         "data_seed": ctx.seed,
@@ -184,6 +186,29 @@ def trainer_args(ctx: TrainContext, setup_: Setup) -> dict:
         # warm-started searches: decay over the largest budget, stop at this one
         "max_steps": int(ctx.config.get(SCHEDULE_KEY) or steps),
     }
+
+
+def checkpointing_names(config: dict) -> dict:
+    """trl's configs default ``gradient_checkpointing`` (transformers 5's deprecated name) to
+    True, which warned in every trial; naming the new field, with the same value, does not.
+
+    trl 1.16 itself still calls the old model methods around each generation
+    (trl/models/utils.py); those three warnings say nothing a spec can change, so only
+    they are silenced.
+    """
+    from transformers import TrainingArguments
+
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`(is_)?gradient_checkpointing\w*` is deprecated",
+        category=FutureWarning,
+        module=r"transformers\.modeling_utils",
+    )
+    if "activation_checkpointing" not in {f.name for f in fields(TrainingArguments)}:
+        return {}  # transformers 4: the old name is the only one
+    if config.get("activation_checkpointing") is not None:
+        return {}
+    return {"activation_checkpointing": bool(config.get("gradient_checkpointing", True))}
 
 
 def device_defaults(config: dict) -> dict:

@@ -1,7 +1,7 @@
 """The figure registry: every comparison figure's name, when it applies, how it is drawn.
 
 One list, FIGURES, that the DAG (``Sweep.figures``), ``write_figures``, the
-report caption (workflow/report/figures.rst) and the README follow; a test
+report caption (pipeline/report/figures.rst) and the README follow; a test
 checks the caption and README against it. Adding a figure is a draw function
 (``draw(data, path)``) and one row here.
 """
@@ -48,7 +48,7 @@ class Figure:
     caption: str
     draw: Callable[[FigureData, Path], None]
     applies: Callable[[Spec], bool] = _always
-    #: its report caption, workflow/report/figures/<caption_file>.rst (default: the name's stem)
+    #: its report caption, pipeline/report/figures/<caption_file>.rst (default: the name's stem)
     caption_file: str | None = None
 
     @property
@@ -123,7 +123,7 @@ FIGURES: list[Figure] = [
     ),
 ]
 
-#: the caption of every trial card (workflow/report/figures/card.rst)
+#: the caption of every trial card (pipeline/report/figures/card.rst)
 CARD_CAPTION = (
     "trial card of a top trial (card_<rank>.png) or the baseline (card_baseline.png): "
     "reward (train and held-out), KL, entropy, completion length and truncated share over "
@@ -163,13 +163,13 @@ def figures_for(spec: Spec) -> list[Figure]:
     return [figure for figure in FIGURES if figure.applies(spec)] + cards_for(spec)
 
 
-def report_captions(spec: Spec, workflow_dir: str | Path) -> dict[str, str]:
-    """Figure name -> its report caption, relative to workflow/rules (Snakemake's report).
+def report_captions(spec: Spec, pipeline_dir: str | Path) -> dict[str, str]:
+    """Figure name -> its report caption, relative to the pipeline's rules/ (Snakemake's report).
 
     Each figure has its own caption file; a figure registered without one gets the
     figures index (figures.rst).
     """
-    captions = Path(workflow_dir) / "workflow" / "report" / "figures"
+    captions = Path(pipeline_dir) / "report" / "figures"
     return {
         figure.name: (
             f"../report/figures/{figure.caption_stem}.rst"

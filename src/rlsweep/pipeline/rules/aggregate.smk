@@ -9,6 +9,6 @@ rule aggregate_objectives:
     log:
         f"{ROOT}/logs/aggregate_objectives.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep aggregate {SPEC_ARG}{SHOW_ERRORS}"

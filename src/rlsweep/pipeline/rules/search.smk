@@ -9,7 +9,7 @@ checkpoint propose_bracket:
     log:
         f"{ROOT}/logs/search/propose_bracket_{{bracket}}.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep propose {SPEC_ARG} --bracket {{wildcards.bracket}}{SHOW_ERRORS}"
 
@@ -22,7 +22,7 @@ checkpoint promote_rung:
     log:
         f"{ROOT}/logs/search/promote_rung_{{bracket}}_{{rung}}.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         # stdout to the log; warnings (low budgets mislead) also reach the terminal
         f"rlsweep promote {SPEC_ARG} --bracket {{wildcards.bracket}} --rung {{wildcards.rung}}"

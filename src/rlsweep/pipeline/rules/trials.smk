@@ -11,7 +11,7 @@ if SWEEP.model_inputs():
         log:
             f"{ROOT}/logs/build_tiny_model.log",
         conda:
-            "../../envs/trl.yaml"
+            "../envs/trl.yaml"
         shell:
             "rlsweep build-model {output} > {log} 2>&1"
 

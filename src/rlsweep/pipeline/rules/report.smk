@@ -1,7 +1,8 @@
 # objectives.csv -> best config, confirmation on held-out seeds, paper tables, figures.
 from rlsweep.report.figures import report_captions
+from rlsweep.workflow import PIPELINE
 
-FIGURE_CAPTIONS = report_captions(SWEEP.spec, workflow.basedir)
+FIGURE_CAPTIONS = report_captions(SWEEP.spec, PIPELINE)
 
 
 rule select_best:
@@ -17,7 +18,7 @@ rule select_best:
     log:
         f"{ROOT}/logs/select_best.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep best {SPEC_ARG}{SHOW_ERRORS}"
 
@@ -69,12 +70,12 @@ rule write_tables:
     log:
         f"{ROOT}/logs/write_tables.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep tables {SPEC_ARG}{SHOW_ERRORS}"
 
 
-# Each figure with its own report caption (workflow/report/figures/<name>.rst).
+# Each figure with its own report caption (report/figures/<name>.rst).
 rule plot_figures:
     input:
         objectives=f"{ROOT}/objectives.csv",
@@ -86,7 +87,7 @@ rule plot_figures:
     log:
         f"{ROOT}/logs/plot_figures.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep plot {SPEC_ARG}{SHOW_ERRORS}"
 
@@ -103,6 +104,6 @@ rule plot_confirmation:
     log:
         f"{ROOT}/logs/plot_confirmation.log",
     conda:
-        "../../envs/rlsweep.yaml"
+        "../envs/rlsweep.yaml"
     shell:
         f"rlsweep plot-confirmation {SPEC_ARG}{SHOW_ERRORS}"
