@@ -56,27 +56,6 @@ def test_trlx_unknown_search_alg_is_an_error_not_random_search():
         importer("trlx")(doc, "x")
 
 
-def test_wandb_bayes_with_hyperband_becomes_bohb_with_budgets(tmp_path):
-    out, result = imported(
-        "wandb",
-        "wandb_bayes_sweep.yaml",
-        tmp_path,
-        "--command",
-        "python train.py --lr {learning_rate}",
-    )
-    spec = load_spec(out)
-    assert spec.search["method"] == "bohb"
-    assert (spec.search["min_budget"], spec.search["max_budget"]) == (3, 81)
-    params = {p.name: p for p in spec.parameters}
-    assert params["learning_rate"].strategy == "loguniform"
-    assert params["per_device_train_batch_size"].values == (4, 33)
-    assert params["warmup_ratio"].strategy == "quniform"
-    assert spec.base["optimizer"] == "adamw"
-    assert spec.base["command"] == ["python", "train.py", "--lr", "{learning_rate}"]
-    assert (spec.metric, spec.mode) == ("eval/reward", "max")
-    assert "method bayes" in result.stderr and "program: W&B-specific" in result.stderr
-
-
 def test_wandb_grid_minimize(tmp_path):
     spec = load_spec(imported("wandb", "wandb_grid_sweep.yaml", tmp_path)[0])
     assert spec.search["method"] == "grid" and spec.mode == "min"
@@ -91,12 +70,6 @@ def test_wandb_log_uniform_uses_exponents():
     spec, _ = importer("wandb")(doc, "x")
     low, high = spec["parameters"]["lr"]["values"]
     assert math.isclose(low, math.exp(-9.2)) and math.isclose(high, math.exp(-4.6))
-
-
-def test_wandb_unknown_distribution_is_named():
-    doc = {"parameters": {"lr": {"distribution": "inv_log_uniform", "min": 1, "max": 2}}}
-    with pytest.raises(SpecError, match="parameters.lr.distribution"):
-        importer("wandb")(doc, "x")
 
 
 def test_nemo_rl_optimization_block(tmp_path):

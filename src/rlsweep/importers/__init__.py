@@ -66,10 +66,35 @@ def finish(
     return spec, notes
 
 
-def importer(kind: str):
-    from rlsweep.importers import nemo_rl, trlx, wandb
+#: the ``rlsweep import`` sources: module (under rlsweep.importers) and its convert function
+SOURCES = {
+    "trlx": "trlx",
+    "wandb": "wandb",
+    "nemo-rl": "nemo_rl",
+    "trl": "trl_config",
+}
 
-    table = {"trlx": trlx.convert, "wandb": wandb.convert, "nemo-rl": nemo_rl.convert}
-    if kind not in table:
-        raise SpecError("import", f"unknown source {kind!r}; use trlx, wandb or nemo-rl")
-    return table[kind]
+
+def importer(kind: str):
+    """The converter for source ``kind``; a file of another kind gets one line saying which.
+
+    A file recognisably of another kind (rlsweep.importers.recognize) is refused
+    before conversion with what it looks like and the command that imports it;
+    a file of no kind rlsweep knows gets the converter's own error.
+    """
+    from importlib import import_module
+
+    from rlsweep.importers.recognize import recognize
+
+    if kind not in SOURCES:
+        raise SpecError("import", f"unknown source {kind!r}; use {', '.join(SOURCES)}")
+    convert = import_module(f"rlsweep.importers.{SOURCES[kind]}").convert
+
+    def checked(doc: dict, name: str, source: Source | None = None) -> tuple[dict, list[str]]:
+        found = recognize(doc)
+        if found.kind != "unknown" and found.source != kind:
+            path = str(source.path) if source and source.path else "FILE"
+            raise SpecError(path if path != "FILE" else "import", found.advice(kind, path))
+        return convert(doc, name, source)
+
+    return checked
