@@ -131,6 +131,7 @@ def run_ours(
     limit: float,
     drop: bool = False,
     halving: dict | None = None,
+    warm: bool = False,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result (run_search's incumbents)."""
     doc = {
@@ -148,6 +149,8 @@ def run_ours(
             # cheaper); the search stops at the compute limit
             "iterations": 10 * max(1, math.ceil(limit / hyperband_compute(problem))),
             "drop_misleading_rungs": drop,
+            # a promoted trial resumes its lower rung's checkpoint and pays only the increment
+            "warm_start": warm,
         },
         "seeds": {"tune": list(problem.tune), "test": [100]},
     }
@@ -239,6 +242,8 @@ def hyperband_compute(problem: Problem) -> float:
 
 #: the method issue 20 built, and its ablations (one mechanism off each)
 HALVING = "tpe_halving (ours)"
+#: the same with warm starts: promoted trials resume and pay only the increment
+WARM_HALVING = "tpe_halving + warm_start (ours)"
 ABLATIONS = {
     "without small brackets (one bracket of 81)": {"bracket_size": 81},
     "without seeds as fidelity (2 seeds everywhere)": {"low_seeds": 2},
@@ -269,6 +274,10 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         ),
         FULL_BUDGET: lambda s, c: run_ours(p, "tpe", s, c),
         HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c),
+        WARM_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, warm=True),
+        "tpe_hyperband + warm_start (ours)": lambda s, c: run_ours(
+            p, "tpe_hyperband", s, c, warm=True
+        ),
         **{
             f"tpe_halving {label} (ours, ablation)": partial(_ablation, p, options)
             for label, options in ABLATIONS.items()

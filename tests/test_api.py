@@ -140,6 +140,12 @@ def test_without_evaluate_a_warm_start_resumes_the_rung_below(tmp_path):
     promoted = [e for e in warm.history if e.budget > 1]
     statuses = tmp_path.glob(f"syn/trials/{promoted[0].trial_id}/seed_*/status.json")
     assert all("resumed_from" in json.loads(path.read_text()) for path in statuses)
+    # compute is what was trained: a resumed trial pays only the steps past its lower rung
+    trained = [
+        json.loads(path.read_text())["steps_trained"]
+        for path in tmp_path.glob("syn/trials/*/seed_*/status.json")
+    ]
+    assert warm.spent == sum(trained) < cold.spent
 
 
 def test_compute_limit_stops_before_the_trial_that_would_pass_it():

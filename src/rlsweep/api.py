@@ -243,14 +243,14 @@ class _Driver:
         budget = get_dotted(trial.config, self.spec.search["fidelity"])
         seeds = self.spec.seeds_tune if seeds is None else seeds
         charged = len(seeds) if charged is None else charged
-        cost = (budget if isinstance(budget, (int, float)) else 1) * charged
+        cost = self._steps(trial, budget) * charged
         if self.spent + cost > self.limit:
             raise _Limit
+        lower = trial.warm_start_from
         for seed in seeds:
             out = self.dirs.seed(trial.id, seed)
             if (out / "status.json").is_file():
                 continue
-            lower = trial.warm_start_from
             run_trial(
                 trial,
                 self.spec.backend,
@@ -264,6 +264,19 @@ class _Driver:
             )
         self.spent += cost
         return self.spent
+
+    def _steps(self, trial: Trial, budget) -> float:
+        """What one seed of ``trial`` trains: its budget, or with a warm start only the
+        increment over the rung it resumes from (as Optuna's pruner pays a promoted trial)."""
+        if not isinstance(budget, (int, float)):
+            return 1
+        if self.evaluate is not None:  # an objective of the user's evaluates every step
+            return budget
+        lower = trial.warm_start_from and self.dirs.params(trial.warm_start_from)
+        if not lower or not lower.is_file():
+            return budget
+        config = json.loads(lower.read_text())["config"]
+        return budget - get_dotted(config, self.spec.search["fidelity"])
 
     def _log_curve(self, ctx: TrainContext) -> None:
         """The backend's train function here: log the rows evaluate returns."""
