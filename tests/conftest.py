@@ -36,6 +36,14 @@ def warm_workers(tmp_path_factory):
     return Path(os.environ["RLSWEEP_WARM_DIR"])
 
 
+@pytest.fixture(scope="session")
+def own_model(tmp_path_factory):
+    """A saved tiny model standing for a user's own (seed 3: not the embedded weights)."""
+    from rlsweep.backends.tiny import build_model
+
+    return build_model(tmp_path_factory.mktemp("model") / "my-model", seed=3)
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write a spec mapping (or raw text) to a YAML file and return its path."""

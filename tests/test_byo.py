@@ -15,13 +15,6 @@ from rlsweep.trial import Status
 from conftest import REPO, run_snakemake
 
 
-@pytest.fixture(scope="module")
-def own_model(tmp_path_factory):
-    from rlsweep.backends.tiny import build_model
-
-    return build_model(tmp_path_factory.mktemp("model") / "my-model", seed=3)
-
-
 @pytest.fixture
 def project(tmp_path, own_model, monkeypatch):
     """A user's folder: a saved model with its tokenizer, JSONL splits, a rewards.py."""

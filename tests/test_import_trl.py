@@ -19,17 +19,10 @@ from conftest import REPO, run_cli, run_snakemake
 FILE = REPO / "tests" / "data" / "trl_grpo.yaml"
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from rlsweep.backends.tiny import build_model
-
-    return build_model(tmp_path_factory.mktemp("model") / "my-model", seed=3)
-
-
 @pytest.fixture
-def project(tmp_path, tiny_model, monkeypatch):
+def project(tmp_path, own_model, monkeypatch):
     """Where a trl user runs `trl grpo --config trl_grpo.yaml`: the file, model, data, rewards."""
-    shutil.copytree(tiny_model, tmp_path / "my-model")
+    shutil.copytree(own_model, tmp_path / "my-model")
     shutil.copytree(REPO / "examples" / "byo" / "data", tmp_path / "data")
     shutil.copytree(REPO / "examples" / "byo" / "preferences", tmp_path / "preferences")
     shutil.copy(REPO / "examples" / "byo" / "rewards.py", tmp_path / "rewards.py")
