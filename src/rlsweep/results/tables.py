@@ -21,7 +21,7 @@ from rlsweep.atomic import atomic_write_json, atomic_write_text
 from rlsweep.layout import SweepDirs
 from rlsweep.metrics.curves import seed_objectives_from_file
 from rlsweep.objectives import direction
-from rlsweep.results.confirm import baseline_line, confirmed_seed_dir, read_plan, read_plan_file
+from rlsweep.results.confirm import baseline_line, confirmed_seed_dir, read_plan_file
 from rlsweep.results.diagnostics import separability_warning
 from rlsweep.results.stats import summarise
 from rlsweep.spec import Spec
@@ -35,10 +35,10 @@ def table_metrics(spec: Spec) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def confirm_rows(spec: Spec, dirs: SweepDirs) -> list[dict]:
+def confirm_rows(spec: Spec, dirs: SweepDirs, plan: dict) -> list[dict]:
     """One row per confirmed config: mean and IQM with 95% bootstrap CIs over test seeds."""
     rows = []
-    for entry in read_plan(dirs):
+    for entry in plan["trials"]:
         per_seed = []
         for seed in spec.seeds_test:
             seed_dir = confirmed_seed_dir(dirs, entry, seed)
@@ -135,14 +135,13 @@ def _tex(text: str) -> str:
     return text
 
 
-def provenance(spec: Spec, dirs: SweepDirs) -> dict:
+def provenance(spec: Spec, dirs: SweepDirs, plan: dict) -> dict:
     def package(name):
         try:
             return version(name)
         except PackageNotFoundError:
             return None
 
-    plan = read_plan_file(dirs)
     rows = []
     for entry in plan["trials"]:
         config = json.loads((dirs.confirm_trial(entry["trial_id"]) / "params.json").read_text())[
@@ -210,11 +209,12 @@ def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
     from rlsweep.results.aggregate import pareto_front, ranked_candidates, read_objectives
 
     out = dirs.tables
-    rows = confirm_rows(spec, dirs)
+    plan = read_plan_file(dirs)
+    rows = confirm_rows(spec, dirs, plan)
     objectives = read_objectives(dirs)
     note = separability_warning(spec, ranked_candidates(spec, objectives))
     notes = [f"on the tune seeds, {note}"] if note else []
-    markdown, latex = render(spec, rows, [*notes, baseline_line(read_plan_file(dirs))])
+    markdown, latex = render(spec, rows, [*notes, baseline_line(plan)])
     paths = [
         out / "results.csv",
         out / "results.md",
@@ -225,7 +225,7 @@ def write_tables(spec: Spec, dirs: SweepDirs) -> list[Path]:
     atomic_write_text(paths[0], pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
     atomic_write_text(paths[1], markdown)
     atomic_write_text(paths[2], latex)
-    atomic_write_json(paths[3], provenance(spec, dirs))
+    atomic_write_json(paths[3], provenance(spec, dirs, plan))
     front = pareto_front(spec, objectives)
     atomic_write_text(paths[4], front.to_csv(index=False, float_format="%.6g"))
     return paths
