@@ -331,18 +331,10 @@ class Search:
         proposals = found.proposer(
             spec.parameters, n, budget, history, s["seed"], bracket, found.options(s)
         )
-        rows = []
-        for proposal in proposals:
-            trial = self.trial(proposal.params, budget, bracket, 0)
+        trials = [self.trial(p.params, budget, bracket, 0) for p in proposals]
+        for trial in trials:
             self._write_params(trial)
-            rows.append(
-                {
-                    "config_id": config_id(proposal.params),
-                    "trial_id": trial.id,
-                    "params": proposal.params,
-                    "model_based": proposal.model_based,
-                }
-            )
+        rows = _proposal_rows(proposals, trials)
         path = self.proposals_path(bracket)
         atomic_write_json(
             path,
@@ -390,17 +382,10 @@ class Search:
             bracket,
             found.options(s),
         )
-        rows = []
-        for proposal in proposals:  # proposals.json is not written yet: no lineage read
-            trial = self.trial(proposal.params, rungs[first].budget, bracket, first)
-            rows.append(
-                {
-                    "config_id": config_id(proposal.params),
-                    "trial_id": trial.id,
-                    "params": proposal.params,
-                    "model_based": proposal.model_based,
-                }
-            )
+        # the first trained rung resumes from nothing (the rungs below it are not trained),
+        # so its trials need no lineage, which proposals.json (not written yet) would give
+        trials = [self.trial(p.params, rungs[first].budget, bracket, first) for p in proposals]
+        rows = _proposal_rows(proposals, trials)
         reasons = [
             f"budget {e['budget']:g}: Spearman {e['rho']} against the next budget, "
             f"{options['confidence']:.0%} bootstrap bound {e['upper']} < "
@@ -428,8 +413,8 @@ class Search:
                 "proposals": rows,
             },
         )
-        for row in rows:  # params of the first trained rung (the trials that run first)
-            self._write_params(self.trial(row["params"], rungs[first].budget, bracket, first))
+        for trial in trials:  # params of the first trained rung (the trials that run first)
+            self._write_params(trial)
         return path
 
     def _rung_pairs(self, upto: int, running: tuple) -> dict[float, list]:
@@ -694,6 +679,19 @@ def read_rung(path: Path) -> dict:
     if "rung" not in doc and "stage" in doc:
         doc["rung"] = doc.pop("stage")
     return doc
+
+
+def _proposal_rows(proposals: list, trials: list[Trial]) -> list[dict]:
+    """proposals.json's rows: each proposed config with the trial it first trains as."""
+    return [
+        {
+            "config_id": config_id(proposal.params),
+            "trial_id": trial.id,
+            "params": proposal.params,
+            "model_based": proposal.model_based,
+        }
+        for proposal, trial in zip(proposals, trials, strict=True)
+    ]
 
 
 def _dropped_rungs(proposals: dict) -> int:
