@@ -13,7 +13,11 @@ scored by training it at 27 steps on three fresh seeds.
 
 Meta-seeds run in parallel worker processes (one torch thread each):
 
-    python benchmarks/search_grpo.py [--meta-seeds 4] [--workers 2]
+    python benchmarks/search_grpo.py [--meta-seeds 4] [--workers 2] [--methods NAME ...]
+
+--methods runs only the methods whose names contain one of NAME (random search
+and Optuna TPE + HyperbandPruner always run: the reach target and the paired
+comparison need them), into a section of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import math
 import queue
 import random
+import re
 import tempfile
 import threading
 import time
@@ -76,6 +81,16 @@ COMPARED = (
     "optuna TPE + HyperbandPruner",
     "optuna RandomSampler",
 )
+#: always run
+REFERENCES = ("random (ours)", "optuna TPE + HyperbandPruner")
+
+
+def compared(wanted: list[str] | None) -> tuple[str, ...]:
+    """COMPARED, or the references and every method whose name contains one of ``wanted``."""
+    if not wanted:
+        return COMPARED
+    names = [n for n in methods_for(PROBLEM) if n in REFERENCES or any(w in n for w in wanted)]
+    return tuple(names)
 
 
 def spec_of(params: dict):
@@ -137,6 +152,8 @@ class SteppedSeed:
     def __init__(self, config: dict, seed: int, work_dir: Path):
         self.rows: list[dict] = []
         self.diverged_reason = None
+        # where a metrics file would be: the trainer writes samples.jsonl beside it
+        self.path = Path(work_dir) / "metrics.jsonl"
         self.turn: queue.Queue = queue.Queue()
         self.back: queue.Queue = queue.Queue()
         context = TrainContext(config, seed, self, 1, work_dir)
@@ -217,7 +234,9 @@ PROBLEM = Problem(
 )
 
 
-def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
+def one_meta_seed(
+    meta_seed: int, cache_dir: Path | None = None, names: tuple[str, ...] = COMPARED
+) -> dict:
     """Every compared method on one meta-seed: final quality, reach, seconds.
 
     With ``cache_dir``, a finished meta-seed's result is kept there and reused
@@ -235,7 +254,7 @@ def one_meta_seed(meta_seed: int, cache_dir: Path | None = None) -> dict:
     methods = methods_for(PROBLEM)
     q = memoized(PROBLEM.quality)
     histories, seconds = {}, {}
-    for name in COMPARED:
+    for name in names:
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # the trainer prints every log row
             histories[name] = methods[name](meta_seed, limit)
@@ -262,7 +281,9 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, help="keep each finished meta-seed here; a rerun reuses them"
     )
+    parser.add_argument("--methods", nargs="+", help="only methods whose name has one of these")
     args = parser.parse_args()
+    names = compared(args.methods)
     from rlsweep.run.runner import limit_threads
 
     limit_threads(1)
@@ -273,26 +294,30 @@ def main() -> None:
         if args.cache:
             args.cache.mkdir(parents=True, exist_ok=True)
         seeds = range(args.meta_seeds)
-        results = list(pool.map(one_meta_seed, seeds, [args.cache] * len(seeds)))
+        n = len(seeds)
+        results = list(pool.map(one_meta_seed, seeds, [args.cache] * n, [names] * n))
     wall = time.perf_counter() - started
-    finals = {name: [r[name][0] for r in results] for name in COMPARED}
-    reach = {name: [r[name][1] for r in results] for name in COMPARED}
+    finals = {name: [r[name][0] for r in results] for name in names}
+    reach = {name: [r[name][1] for r in results] for name in names}
     limit = hyperband_compute(PROBLEM)
     out = [
         f"compute per run: {limit:.0f} GRPO steps (one Hyperband round 3..27, eta 3, x "
         f"{len(TUNE)} tune seeds); {args.meta_seeds} meta-seeds; true quality = mean "
         f"final_reward at 27 steps on {len(FRESH)} fresh seeds\n"
     ]
-    out += table(COMPARED, finals, reach, "optuna TPE + HyperbandPruner")
-    figure = FIGURES / "search-grpo.png"
+    out += table(names, finals, reach, "optuna TPE + HyperbandPruner")
+    kind = "search-grpo" + "".join(
+        "-" + re.sub(r"[^a-z0-9_]+", "_", m.lower()).strip("_") for m in args.methods or ()
+    )
+    figure = FIGURES / f"{kind}.png"
     anytime_figure(
-        {name: [r["anytime"][name] for r in results] for name in COMPARED},
+        {name: [r["anytime"][name] for r in results] for name in names},
         float(np.median([r["target"] for r in results])),
         figure,
         f"tiny GRPO: median and IQR over {args.meta_seeds} meta-seeds",
     )
     out.append(f"\n![anytime best against compute]({figure.relative_to(FIGURES.parents[1])})")
-    mean_seconds = {name: np.mean([r[name][2] for r in results]) for name in COMPARED}
+    mean_seconds = {name: np.mean([r[name][2] for r in results]) for name in names}
     out.append(
         "\nwall seconds per run (mean; includes each trial's trainer set-up, which Hyperband's "
         "many short trials pay more often): "
@@ -303,10 +328,12 @@ def main() -> None:
     print(text)
     from report import write_section
 
+    methods = f" --methods {' '.join(args.methods)}" if args.methods else ""
     write_section(
-        "search-grpo",
-        "Search efficiency, tiny GRPO (real trl trainer)",
-        f"python benchmarks/search_grpo.py --meta-seeds {args.meta_seeds} --workers {args.workers}",
+        kind,
+        "Search efficiency, tiny GRPO (real trl trainer)" + (f": {methods[1:]}" if methods else ""),
+        f"python benchmarks/search_grpo.py --meta-seeds {args.meta_seeds} "
+        f"--workers {args.workers}{methods}",
         text,
     )
 
