@@ -93,8 +93,8 @@ def importer(kind: str):
     def checked(doc: dict, name: str, source: Source | None = None) -> tuple[dict, list[str]]:
         found = recognize(doc)
         if found.kind != "unknown" and found.source != kind:
-            path = str(source.path) if source and source.path else "FILE"
-            raise SpecError(path if path != "FILE" else "import", found.advice(kind, path))
+            path = str(source.path) if source and source.path else None
+            raise SpecError(path or "import", found.advice(kind, path or "FILE"))
         return convert(doc, name, source)
 
     return checked

@@ -28,6 +28,7 @@ from pathlib import Path
 from rlsweep.errors import SpecError
 from rlsweep.parameters import coerce_yaml11
 from rlsweep.spec import load_yaml
+from rlsweep.tree import flatten
 
 MISSING = "???"
 #: a plain or relative interpolation inside a value: ${a.b}, ${.x}, ${..y.z}
@@ -101,16 +102,9 @@ def _merge(base, value, path: str, loaded: Loaded | None):
     return out
 
 
-def leaves(config: dict, prefix: str = "") -> dict:
-    """Every setting that is not a section, by dotted key (lists are values)."""
-    out = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(leaves(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
+def leaves(config: dict) -> dict:
+    """Every setting that is not a section, by dotted key (lists and empty sections are values)."""
+    return {k: v for k, v in flatten(config).items() if not (isinstance(v, dict) and v)}
 
 
 def is_interpolation(value) -> bool:

@@ -25,7 +25,7 @@ from difflib import get_close_matches
 from rlsweep.errors import SpecError, combined
 from rlsweep.importers import Source, finish
 from rlsweep.importers.nemo_rl_config import followers, is_interpolation, leaves, load_config
-from rlsweep.importers.sweep_flags import parse_flags
+from rlsweep.importers.sweep_flags import parse_flags, search_for
 from rlsweep.tree import get_dotted
 
 #: the algorithm section a config has -> NeMo-RL's entry point (the first section found wins)
@@ -99,11 +99,8 @@ def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, l
     command = _command(source, algo, [*base, *parameters], seed_key, notes)
     metric, mode = OBJECTIVES.get(algo, LOSS_OBJECTIVE)
     notes.append(_objective(metric, algo, settings))
-    grid = all(p["strategy"] == "grid_search" for p in parameters.values())
-    search = {"method": "grid"} if grid else {"method": "random", "num_samples": 8}
-    search["seed"] = 0
     objective = {"metric": metric, "mode": mode}
-    return finish(name, parameters, search, objective, command, base, notes)
+    return finish(name, parameters, search_for(parameters), objective, command, base, notes)
 
 
 def default_sweep(config: dict, settings: dict, algo: str) -> tuple[dict, dict, list]:

@@ -39,6 +39,14 @@ def parse_flags(flags: tuple[str, ...] | list[str]) -> dict[str, dict]:
     return out
 
 
+def search_for(parameters: dict) -> dict:
+    """The search a set of --sweep parameters asks for: a grid if every one is a grid,
+    else 8 random samples (edit ``search:``)."""
+    if all(p["strategy"] == "grid_search" for p in parameters.values()):
+        return {"method": "grid", "seed": 0}
+    return {"method": "random", "num_samples": 8, "seed": 0}
+
+
 def parse_flag(text: str) -> tuple[str, dict]:
     """``"a.b=choice:1,2"`` -> ``("a.b", {"strategy": "choice", "values": [1, 2]})``."""
     key, equals, rest = str(text).partition("=")

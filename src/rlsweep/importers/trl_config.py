@@ -26,7 +26,7 @@ from rlsweep.backends import backend
 from rlsweep.backends.trl_inputs import held_out, uses_dataset
 from rlsweep.errors import SpecError, combined
 from rlsweep.importers import DEFAULT_SEEDS, Source, safe_name
-from rlsweep.importers.sweep_flags import parse_flags
+from rlsweep.importers.sweep_flags import parse_flags, search_for
 
 TRAINERS = ("grpo", "rloo", "dpo")
 #: TrlParser keys (ScriptArguments, ModelConfig, DatasetMixtureConfig, env) no backend takes;
@@ -86,15 +86,12 @@ def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, l
         was = repr(base.pop(key)) if key in base else "not in the file"
         notes.append(f"{key}: {was}; swept {parameter['strategy']} {parameter['values']}")
     _fill_defaults(base, parameters, trainer, notes)
-    grid = all(p["strategy"] == "grid_search" for p in parameters.values())
-    search = {"method": "grid"} if grid else {"method": "random", "num_samples": 8}
-    search["seed"] = 0
     spec = {
         "name": safe_name(name),
         "backend": trainer,
         "base": base,
         "parameters": parameters,
-        "search": search,
+        "search": search_for(parameters),
         "seeds": dict(DEFAULT_SEEDS),
         "objective": _objective(base, trainer, notes),
     }

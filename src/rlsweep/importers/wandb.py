@@ -20,6 +20,7 @@ from rlsweep.importers import wandb_command as commands
 from rlsweep.importers import wandb_hyperband as hyperband
 from rlsweep.importers.wandb_parameters import leaves, strategy
 from rlsweep.parameters import coerce_yaml11
+from rlsweep.tree import merge_dotted
 
 METHODS = ("grid", "random", "bayes")
 #: top-level keys with no rlsweep meaning (W&B's UI, its server, W&B Launch)
@@ -72,7 +73,7 @@ def convert(doc: dict, name: str, source: Source | None = None) -> tuple[dict, l
     for key in doc:
         if key in DROPPED or key not in HANDLED:
             notes.append(f"{key}: W&B-specific; not used")
-    base = _nest({**constants, **extra_base})
+    base = merge_dotted({}, {**constants, **extra_base})
     return finish(doc.get("name", name), parameters, search, objective, command, base, notes)
 
 
@@ -91,17 +92,6 @@ def _as_wandb_reads(doc, source: Source, notes: list):
 
 def _nested_tops(doc: dict) -> set:
     return {k for k, v in doc["parameters"].items() if isinstance(v, dict) and "parameters" in v}
-
-
-def _nest(flat: dict) -> dict:
-    out: dict = {}
-    for key, value in flat.items():
-        *path, last = key.split(".")
-        here = out
-        for part in path:
-            here = here.setdefault(part, {})
-        here[last] = value
-    return out
 
 
 def _objective(doc: dict, method: str, errors: list, notes: list) -> dict:

@@ -22,6 +22,7 @@ import json
 
 from rlsweep.backends.command import PLACEHOLDER
 from rlsweep.errors import SpecError
+from rlsweep.tree import set_dotted
 
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 #: macro -> (prefix, separator) of its per-parameter arguments; None: one "--name value" pair
@@ -48,11 +49,7 @@ class Values:
         """Top-level name -> value or nested dict, keys sorted as W&B's agent gets them."""
         out: dict = {}
         for name in sorted([*self.constants, *self.swept]):
-            node, *path = name.split(".")
-            here = out
-            for part in [node, *path][:-1]:
-                here = here.setdefault(part, {})
-            here[name.split(".")[-1]] = name
+            set_dotted(out, name, name)
         return out
 
     def text(self, name: str, style: str) -> str:
