@@ -5,7 +5,7 @@
     hand in a fresh process (same model, prompts, reward, seed and settings), on
     the same GPU: the ratio of wall times (goal >= 0.98) and the reward logged
     at each step (identical where CUDA is deterministic).
-(b) Sixteen small trial-seeds through Snakemake packed four per GPU
+(b) Eight small trial-seeds (--trial-seeds) through Snakemake packed four per GPU
     (``resources: {gpus: 0.25}``, ``--cores 4``) against one at a time
     (``gpus: 1``, ``--cores 1``): trial-seeds per second (goal >= 2.5x).
 (c) GPU utilisation and memory sampled every 0.5 s during both, with
@@ -15,7 +15,7 @@ The models are GPT-2s with the embedded character tokenizer built in code
 (rlsweep.backends.tiny.build_model, no hub). Jobs see RLSWEEP_GPUS=0 (GPU 0 on
 a GPU machine, declared on CPU so that the slot allocator and packing run).
 
-    python benchmarks/gpu.py                     # on one large GPU (< 8 min); writes BENCHMARKS.md
+    python benchmarks/gpu.py                     # on one large GPU (~6 min); writes BENCHMARKS.md
     python benchmarks/gpu.py --dry-run           # CPU, small model, few steps; prints only
     python benchmarks/gpu.py --dry-run --write   # ... and writes its section as well
 """
@@ -46,6 +46,9 @@ GPU_SETTINGS = {
         "per_device_train_batch_size": 64,
         "num_generations": 8,
         "max_completion_length": 32,
+        "bf16": True,
+        # 1e-3 (the embedded default) collapses this larger model to one completion
+        "learning_rate": 1.0e-4,
     },
     "packed_shape": {"n_embd": 128, "n_layer": 4, "n_head": 4, "n_positions": 64},
     "packed": {
@@ -53,8 +56,10 @@ GPU_SETTINGS = {
         "per_device_train_batch_size": 16,
         "num_generations": 4,
         "max_completion_length": 16,
+        "bf16": True,
     },
-    "trial_seeds": 16,
+    # 16 one at a time did not fit in a 500 s run after (a) on an H200 (cold jobs ~20 s each)
+    "trial_seeds": 8,
 }
 DRY_SETTINGS = {
     "single_shape": {"n_embd": 64, "n_layer": 2, "n_head": 2, "n_positions": 64},
@@ -144,6 +149,8 @@ def job_env(work: Path, extra: dict | None = None) -> dict:
         "RLSWEEP_GPUS": "0",
         "RLSWEEP_GPU_DIR": str(work / "gpu-locks"),
         "TOKENIZERS_PARALLELISM": "false",
+        # what the harness sets in every trial (rlsweep.run.runner.no_hub_kernels): by hand too
+        "USE_HUB_KERNELS": os.environ.get("USE_HUB_KERNELS", "0"),
         **(extra or {}),
     }
 
@@ -224,7 +231,7 @@ def by_hand(config_path: Path) -> None:
     args = GRPOConfig(
         output_dir=cfg["out"], seed=cfg["seed"], data_seed=cfg["seed"],
         use_cpu=not torch.cuda.is_available(), report_to=[], disable_tqdm=True,
-        save_strategy="no", **COMMON, **cfg["settings"],
+        save_strategy="no", **{**COMMON, **cfg["settings"]},
     )  # fmt: skip
     trainer = GRPOTrainer(
         model=AutoModelForCausalLM.from_pretrained(cfg["model"]),
@@ -249,7 +256,8 @@ def timed(command: list[str], cwd: Path, env: dict) -> float:
 def single_trial(work: Path, settings: dict) -> dict:
     """(a): wall seconds of harness and by hand, and their per-step rewards, side by side."""
     model = build(work / "model-single", settings["single_shape"])
-    spec = grpo_spec("gpu_single", model, settings["single"], 1, [0], [COMMON["learning_rate"]])
+    rate = settings["single"].get("learning_rate", COMMON["learning_rate"])
+    spec = grpo_spec("gpu_single", model, settings["single"], 1, [0], [rate])
     spec_path = write_yaml(work / "single.yaml", spec)
     (trial,) = trial_ids(work, spec_path)
     env = job_env(work)
@@ -276,6 +284,8 @@ def single_trial(work: Path, settings: dict) -> dict:
         "harness_rewards": [r["reward"] for r in harness_rows if "reward" in r],
         "hand_rewards": [r["reward"] for r in json.loads((work / "hand.json").read_text())],
         "placement": status.get("gpu_slots", "-"),
+        "ran_on": f"{status.get('gpu_model') or status.get('device', '?')}, "
+        f"{status.get('precision', '?')}",
         "trainer_s": max(r.get("wall_time_s", 0.0) for r in harness_rows),
     }
 
@@ -340,11 +350,10 @@ def reward_comparison(a: list[float], b: list[float]) -> str:
     return f"{same} over {len(a)} steps"
 
 
-def markdown(single: dict, packed: dict, settings: dict, device: str) -> str:
+def markdown(single: dict, packed: dict | None, settings: dict, device: str) -> str:
+    """The section's text; ``packed`` is None while (b) has not finished."""
     walls = single["walls"]
     ratio = walls["by hand"] / walls["harness"]
-    seq, pack = packed["one at a time"], packed["four per GPU"]
-    speedup = pack["per_s"] / seq["per_s"]
     shape = ", ".join(f"{k}={v}" for k, v in settings["single_shape"].items())
     small = ", ".join(f"{k}={v}" for k, v in settings["packed_shape"].items())
     lines = [
@@ -360,12 +369,19 @@ def markdown(single: dict, packed: dict, settings: dict, device: str) -> str:
         f"| trl by hand (GRPOTrainer) | {walls['by hand']:.1f} | {single['gpu']['by hand']} |",
         "",
         f"Wall ratio by hand / harness: **{ratio:.3f}** (goal >= 0.98); the harness's trainer "
-        f"time {single['trainer_s']:.1f} s. Reward per step, seed 0: "
+        f"time {single['trainer_s']:.1f} s on {single['ran_on']} (status.json). "
+        "Reward per step, seed 0: "
         f"{reward_comparison(single['harness_rewards'], single['hand_rewards'])}.",
         "",
         f"**(b) {settings['trial_seeds']} trial-seeds** (GPT-2 {small}; "
         f"{json.dumps(settings['packed'])}), Snakemake, training jobs only:",
         "",
+    ]
+    if packed is None:
+        return "\n".join([*lines, "Not finished (the run ended during (b))."])
+    seq, pack = packed["one at a time"], packed["four per GPU"]
+    speedup = pack["per_s"] / seq["per_s"]
+    lines += [
         "| mode | trial-seeds | sweep wall (s) | training span (s) | trial-seeds / s "
         "| slots taken | GPU |",
         "|---|---|---|---|---|---|---|",
@@ -380,34 +396,58 @@ def markdown(single: dict, packed: dict, settings: dict, device: str) -> str:
     return "\n".join(lines)
 
 
+def stack() -> str:
+    """Versions of the training stack (package metadata: nothing imported here)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("torch", "transformers", "trl", "accelerate", "snakemake"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} missing")
+    return f"Python {sys.version.split()[0]}, " + ", ".join(found)
+
+
 def device_name(dry_run: bool) -> str:
     if dry_run:
-        return "CPU (--dry-run: small models, few steps; CUDA not exercised)"
-    out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader",
-                          "-i", "0"], capture_output=True, text=True)  # fmt: skip
-    return f"GPU 0: {out.stdout.strip() or 'unknown'}"
+        return f"CPU (--dry-run: small models, few steps; CUDA not exercised); {stack()}"
+    out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                          "--format=csv,noheader", "-i", "0"],
+                         capture_output=True, text=True)  # fmt: skip
+    return f"GPU 0: {out.stdout.strip() or 'unknown'}; {stack()}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="CPU, small models, few steps")
     parser.add_argument("--write", action="store_true", help="write BENCHMARKS.md in --dry-run")
+    parser.add_argument("--trial-seeds", type=int, help="trial-seeds of (b) (default 8)")
     parser.add_argument("--by-hand", type=Path, help=argparse.SUPPRESS)  # the child of (a)
     args = parser.parse_args()
     if args.by_hand:
         by_hand(args.by_hand)
         return
-    settings = DRY_SETTINGS if args.dry_run else GPU_SETTINGS
+    settings = dict(DRY_SETTINGS if args.dry_run else GPU_SETTINGS)
+    if args.trial_seeds:
+        settings["trial_seeds"] = args.trial_seeds
     started = time.perf_counter()
+    device = device_name(args.dry_run)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         single = single_trial(work, settings)
         print("(a)", json.dumps(single), flush=True)
+        report(args, markdown(single, None, settings, device))  # kept if (b) does not finish
         packed = packing(work, settings)
         print("(b)", json.dumps(packed), flush=True)
-    text = markdown(single, packed, settings, device_name(args.dry_run))
+    text = markdown(single, packed, settings, device)
     text += f"\n\nWhole benchmark: {time.perf_counter() - started:.0f} s."
     print(text)
+    report(args, text)
+
+
+def report(args: argparse.Namespace, text: str) -> None:
+    """Write the section (on a GPU, or in --dry-run with --write)."""
     if args.dry_run and not args.write:
         return
     sys.path.insert(0, str(Path(__file__).parent))

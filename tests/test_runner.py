@@ -1,6 +1,7 @@
 """The trial contract: atomic files, diverged and failed trials."""
 
 import json
+import os
 
 import pytest
 
@@ -65,3 +66,22 @@ def test_a_truncated_metrics_file_is_an_error_naming_the_line(tmp_path):
     path.write_text('{"step": 1, "reward": 0.5}\n{"step": 2, "rew')
     with pytest.raises(ValueError, match="metrics.jsonl:2"):
         read_metrics(path)
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "0"), ("1", "1")])
+def test_trials_fetch_no_hub_kernels_unless_the_user_asks(
+    trials, tmp_path, monkeypatch, given, seen
+):
+    """transformers 5 would fetch unpinned kernels from the hub at load (failing offline)."""
+    if given is None:
+        monkeypatch.delenv("USE_HUB_KERNELS", raising=False)
+    else:
+        monkeypatch.setenv("USE_HUB_KERNELS", given)
+    seen_by_trainer = {}
+
+    def train(ctx):
+        seen_by_trainer["value"] = os.environ.get("USE_HUB_KERNELS")
+        ctx.log.log({"step": 1, "reward": 0.5})
+
+    assert run_trial(trials[3e-4], "synthetic", 0, tmp_path / "seed_0", 1, train) is Status.OK
+    assert seen_by_trainer["value"] == seen

@@ -87,6 +87,17 @@ def process_age() -> float:
 _IMPORTED = time.time()
 
 
+#: transformers 5 loads layers' kernels from the hub by default (``use_kernels``): code the
+#: spec does not name, fetched at run time (unpinned), and an error on an offline GPU node.
+#: Trials run without them unless the user sets USE_HUB_KERNELS=1.
+HUB_KERNELS_VARIABLE = "USE_HUB_KERNELS"
+
+
+def no_hub_kernels() -> None:
+    """Keep transformers from fetching hub kernels in this process and its children."""
+    os.environ.setdefault(HUB_KERNELS_VARIABLE, "0")
+
+
 def limit_threads(threads: int) -> None:
     """Set thread counts before torch or numpy start their pools (one is fastest here)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -127,6 +138,7 @@ def _run_trial(
     for stale in ("status.json", "failure.json", COPY_NAME):
         (out_dir / stale).unlink(missing_ok=True)
     limit_threads(threads)
+    no_hub_kernels()
     entry = backend_info(backend)
     if train is None:
         train = import_module(entry.module).train
