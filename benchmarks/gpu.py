@@ -398,15 +398,10 @@ def markdown(single: dict, packed: dict | None, settings: dict, device: str) -> 
 
 def stack() -> str:
     """Versions of the training stack (package metadata: nothing imported here)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from report import libraries
 
-    found = []
-    for name in ("torch", "transformers", "trl", "accelerate", "snakemake"):
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name} missing")
-    return f"Python {sys.version.split()[0]}, " + ", ".join(found)
+    names = ("torch", "transformers", "trl", "accelerate", "snakemake")
+    return f"Python {sys.version.split()[0]}, {libraries(names)}"
 
 
 def device_name(dry_run: bool) -> str:
@@ -450,7 +445,6 @@ def report(args: argparse.Namespace, text: str) -> None:
     """Write the section (on a GPU, or in --dry-run with --write)."""
     if args.dry_run and not args.write:
         return
-    sys.path.insert(0, str(Path(__file__).parent))
     from report import write_section
 
     write_section(

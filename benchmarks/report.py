@@ -15,9 +15,26 @@ HEADER = (
 )
 
 
+#: the libraries whose versions a section records: rows moved between runs when they changed
+LIBRARIES = ("optuna", "numpy", "scipy", "torch", "transformers", "trl")
+
+
+def libraries(names: tuple[str, ...] = LIBRARIES) -> str:
+    """Installed versions of ``names`` (package metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} missing")
+    return ", ".join(found)
+
+
 def machine() -> str:
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}; {libraries()}"
 
 
 def write_section(key: str, title: str, command: str, body: str) -> None:

@@ -132,6 +132,7 @@ def run_ours(
     drop: bool = False,
     halving: dict | None = None,
     warm: bool = False,
+    tpe: dict | None = None,
 ) -> list[tuple]:
     """(compute, incumbent params) after each full-budget result (run_search's incumbents)."""
     doc = {
@@ -157,6 +158,8 @@ def run_ours(
     if method == "tpe_halving":  # small brackets: enough of them for the compute
         doc["search"]["iterations"] = 80 * max(1, math.ceil(limit / hyperband_compute(problem)))
         doc["search"]["halving"] = halving or {}
+    if tpe:
+        doc["search"]["tpe"] = tpe
     if method == "tpe":  # no fidelity: batches of proposals, every trial at the full budget
         doc["search"] = {"method": "tpe", "seed": meta_seed, "num_samples": 400}
     if method == "random":
@@ -244,6 +247,11 @@ def hyperband_compute(problem: Problem) -> float:
 HALVING = "tpe_halving (ours)"
 #: the same with warm starts: promoted trials resume and pay only the increment
 WARM_HALVING = "tpe_halving + warm_start (ours)"
+#: TPE learns from every config at the largest budget it reached (as Optuna ranks pruned
+#: trials), not only from the results at the largest budget with enough of them
+POOLED = {"budgets": "all"}
+POOLED_HALVING = "tpe_halving + tpe.budgets all (ours)"
+POOLED_WARM_HALVING = "tpe_halving + tpe.budgets all + warm_start (ours)"
 ABLATIONS = {
     "without small brackets (one bracket of 81)": {"bracket_size": 81},
     "without seeds as fidelity (2 seeds everywhere)": {"low_seeds": 2},
@@ -275,6 +283,8 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         FULL_BUDGET: lambda s, c: run_ours(p, "tpe", s, c),
         HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c),
         WARM_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, warm=True),
+        POOLED_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, tpe=POOLED),
+        POOLED_WARM_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, warm=True, tpe=POOLED),
         "tpe_hyperband + warm_start (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, warm=True
         ),

@@ -340,7 +340,17 @@ def main() -> dict:
         seconds = time.perf_counter() - started
         print(f"{name}: {seconds:.0f} s", flush=True)
         out += section(name, results[name], args.sample, seconds)
-    print("\n".join(out))
+    text = "\n".join(out)
+    print(text)
+    from report import write_section
+
+    shortlists = " ".join(map(str, args.k))
+    write_section(
+        "search-headroom",
+        "Search headroom on the synthetic backend: the oracle and the noise of two tune seeds",
+        f"python benchmarks/search_headroom.py --sample {args.sample} --k {shortlists}",
+        text,
+    )
     return results
 
 

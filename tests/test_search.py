@@ -11,7 +11,13 @@ from rlsweep.errors import SpecError
 from rlsweep.layout import SweepDirs
 from rlsweep.parameters import Parameter
 from rlsweep.search.encoding import decode, encode, to_configspace, to_optuna
-from rlsweep.search.proposers import Result, propose_kde, propose_random, propose_tpe
+from rlsweep.search.proposers import (
+    Result,
+    propose_kde,
+    propose_random,
+    propose_tpe,
+    ranked_by_budget_reached,
+)
 from rlsweep.spec import parse_spec
 from rlsweep.trial import MetricsLog
 
@@ -120,6 +126,38 @@ def test_tpe_proposals_are_model_based_and_reproducible():
     assert first == propose_tpe(TWO_D, 6, 10.0, history, seed=3, bracket=2, options={})
     assert all(p.model_based for p in first)
     assert len({p.params["learning_rate"] for p in first}) == 6
+
+
+def test_pooled_budgets_rank_a_config_by_the_largest_budget_it_reached():
+    """Optuna's order for pruned trials: reaching a larger budget beats any loss lower."""
+    a, b, c, d = ({"learning_rate": v, "beta": 0.0} for v in (1e-4, 2e-4, 3e-4, 4e-4))
+    history = [
+        Result(a, 1.0, 0.1),  # best at budget 1, stopped there
+        Result(b, 1.0, 0.5),
+        Result(b, 3.0, 0.9),  # b reached 3: above a despite its loss
+        Result(c, 3.0, 0.2),
+        Result(d, 3.0, None),  # diverged: last
+    ]
+    ranked = ranked_by_budget_reached(history)
+    assert [r.params for r in ranked] == [c, b, a, d]
+    assert [r.loss for r in ranked] == [0.0, 1.0, 2.0, 3.0]
+    assert [r.budget for r in ranked] == [3.0, 3.0, 1.0, 3.0]
+    assert ranked_by_budget_reached(history[::-1]) == ranked  # order of files is irrelevant
+
+
+def test_tpe_with_pooled_budgets_models_results_no_single_budget_has_enough_of():
+    # two results at each of three budgets: below min_points_in_model (3) at every one
+    history = [
+        Result(r.params, budget, r.loss)
+        for budget, chunk in ((1.0, 0), (3.0, 2), (9.0, 4))
+        for r in fake_history(6)[chunk : chunk + 2]
+    ]
+    alone = propose_tpe(TWO_D, 4, 9.0, history, seed=3, bracket=2, options={})
+    assert not any(p.model_based for p in alone)
+    options = {"budgets": "all"}
+    pooled = propose_tpe(TWO_D, 4, 9.0, history, seed=3, bracket=2, options=options)
+    assert all(p.model_based for p in pooled)
+    assert pooled == propose_tpe(TWO_D, 4, 9.0, history, seed=3, bracket=2, options=options)
 
 
 def test_random_proposals_depend_on_seed_and_bracket():

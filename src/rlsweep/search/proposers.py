@@ -19,6 +19,7 @@ import numpy as np
 
 from rlsweep.parameters import Parameter, sample_params
 from rlsweep.search.encoding import decode, encode, to_configspace, to_optuna
+from rlsweep.tree import canonical_json
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ BOHB_DEFAULTS = {
 
 
 #: options of the TPE proposer that have a fixed default (the rest default from the space)
-TPE_DEFAULTS = {"multivariate": True}
+TPE_DEFAULTS = {"multivariate": True, "budgets": "largest"}
 
 
 def propose_kde(
@@ -123,16 +124,22 @@ def propose_tpe(
 ) -> list[Proposal]:
     """Optuna's TPESampler by ask/tell on an in-memory study rebuilt from ``history``.
 
-    Uses the results at the largest budget that has at least
-    ``min_points_in_model`` of them (as BOHB does). Diverged trials get a loss
-    worse than every finite one, so TPE learns to avoid them.
+    With ``budgets: largest`` it uses the results at the largest budget that has
+    at least ``min_points_in_model`` of them (as BOHB does); with ``budgets: all``
+    every config's result at the largest budget it reached, ranked as Optuna's
+    TPE ranks pruned trials: a config that reached a larger budget above any that
+    stopped lower, then by loss. Diverged trials get a loss worse than every
+    finite one, so TPE learns to avoid them.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = to_optuna(parameters)
     min_points = options.get("min_points_in_model") or len(parameters) + 1
-    usable = _largest_budget_results(history, min_points)
+    if options.get("budgets", "largest") == "all":
+        usable = ranked_by_budget_reached(history)
+    else:
+        usable = _largest_budget_results(history, min_points)
     finite = [r.loss for r in usable if r.loss is not None and math.isfinite(r.loss)]
     worst = (max(finite) + (max(finite) - min(finite) + 1.0)) if finite else 1.0
     startup = int(options.get("n_startup_trials", min_points))
@@ -160,6 +167,27 @@ def propose_tpe(
             trial = study.ask(distributions)
             out.append(Proposal(decode(parameters, trial.params), len(usable) >= startup))
     return out
+
+
+def ranked_by_budget_reached(history: list[Result]) -> list[Result]:
+    """Each config's result at the largest budget it reached (the last one given there),
+    its loss replaced by its rank: larger budgets first, then by loss; diverged last.
+
+    TPE only orders results into good and bad, so ranks keep what it uses, and
+    the many configs halving stopped early tell it where not to look.
+    """
+    reached: dict[str, Result] = {}
+    for result in history:
+        key = canonical_json(result.params)
+        if key not in reached or result.budget >= reached[key].budget:
+            reached[key] = result
+
+    def order(r: Result):
+        finite = r.loss is not None and math.isfinite(r.loss)
+        return (not finite, -r.budget if finite else 0.0, r.loss if finite else 0.0)
+
+    ranked = sorted(reached.values(), key=lambda r: (order(r), canonical_json(r.params)))
+    return [Result(r.params, r.budget, float(i)) for i, r in enumerate(ranked)]
 
 
 def _largest_budget_results(history: list[Result], min_points: int) -> list[Result]:
