@@ -44,6 +44,7 @@ from search_efficiency import TUNE, Problem, memoized, synthetic
 
 from rlsweep.backends.synthetic import curve
 from rlsweep.metrics.curves import seed_objectives
+from rlsweep.parameters import Parameter, sample_params
 
 SETTINGS = {
     "faithful": (False, False),
@@ -174,21 +175,10 @@ def oracle(problem: Problem, q, observer: Observer) -> dict:
 
 
 def sample_space(space: dict, n: int, seed: int = 0) -> list[dict]:
-    """``n`` configs drawn from the space with numpy ``seed`` (log-uniform, uniform, choice)."""
+    """``n`` configs drawn from the space with numpy ``seed``, as rlsweep's random search draws."""
+    parameters = tuple(Parameter.from_spec(key, entry) for key, entry in space.items())
     rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        params = {}
-        for key, entry in space.items():
-            values = entry["values"]
-            if entry["strategy"] == "choice":
-                params[key] = values[int(rng.integers(len(values)))]
-            elif entry["strategy"] == "loguniform":
-                params[key] = float(math.exp(rng.uniform(*np.log(values))))
-            else:
-                params[key] = float(rng.uniform(*values))
-        out.append(params)
-    return out
+    return [sample_params(parameters, rng) for _ in range(n)]
 
 
 def pick(configs: list[dict], observer: Observer, seeds) -> dict:
