@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import shlex
 import statistics
 import time
 import warnings
@@ -252,6 +253,8 @@ WARM_HALVING = "tpe_halving + warm_start (ours)"
 POOLED = {"budgets": "all"}
 POOLED_HALVING = "tpe_halving + tpe.budgets all (ours)"
 POOLED_WARM_HALVING = "tpe_halving + tpe.budgets all + warm_start (ours)"
+#: TPE moves to a larger budget only once it holds this many results there (default: dims + 1)
+LATE_SWITCHES = (12, 20)
 ABLATIONS = {
     "without small brackets (one bracket of 81)": {"bracket_size": 81},
     "without seeds as fidelity (2 seeds everywhere)": {"low_seeds": 2},
@@ -285,6 +288,12 @@ def methods_for(problem: Problem) -> dict[str, Callable[[int, float], list]]:
         WARM_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, warm=True),
         POOLED_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, tpe=POOLED),
         POOLED_WARM_HALVING: lambda s, c: run_ours(p, "tpe_halving", s, c, warm=True, tpe=POOLED),
+        **{
+            f"tpe_halving + tpe.min_points_in_model {n} (ours)": partial(
+                run_ours, p, "tpe_halving", tpe={"min_points_in_model": n}
+            )
+            for n in LATE_SWITCHES
+        },
         "tpe_hyperband + warm_start (ours)": lambda s, c: run_ours(
             p, "tpe_hyperband", s, c, warm=True
         ),
@@ -523,7 +532,7 @@ def main() -> None:
         f"Search efficiency, synthetic backend ({kind} low budgets)",
         f"python benchmarks/search_efficiency.py --meta-seeds {args.meta_seeds}{flag}"
         + (f" --ray {args.ray}" if args.ray else "")
-        + (f" --methods {' '.join(args.methods)}" if args.methods else ""),
+        + (f" --methods {shlex.join(args.methods)}" if args.methods else ""),
         text,
     )
 

@@ -30,6 +30,7 @@ import math
 import queue
 import random
 import re
+import shlex
 import tempfile
 import threading
 import time
@@ -328,7 +329,7 @@ def main() -> None:
     print(text)
     from report import write_section
 
-    methods = f" --methods {' '.join(args.methods)}" if args.methods else ""
+    methods = f" --methods {shlex.join(args.methods)}" if args.methods else ""
     write_section(
         kind,
         "Search efficiency, tiny GRPO (real trl trainer)" + (f": {methods[1:]}" if methods else ""),
