@@ -2,11 +2,13 @@
 
 import json
 import re
+import warnings
 
 import pandas as pd
 import pytest
 import yaml
 
+from rlsweep.api import run_search
 from rlsweep.metrics.samples import read_samples
 
 from conftest import REPO, run_snakemake, synthetic_spec, unlisted_files
@@ -227,6 +229,44 @@ def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_pat
     assert best["config"]["max_steps"] == 90
     assert (tmp_path / "first" / "results" / name / "figures" / "rungs.png").is_file()
     assert unlisted_files(tmp_path / "first" / "results" / name) == []
+
+
+@pytest.mark.slow
+def test_tpe_halving_through_snakemake_writes_what_the_api_writes(tmp_path, write_spec):
+    """The DAG's checkpoints, a run stopped after bracket 1's proposals and resumed, and
+    rlsweep.api.run_search write the same search files; low rungs train one seed."""
+    name = "e2e_tpe_halving"
+    doc = adaptive_spec("tpe_halving", name)
+    doc["search"].update(iterations=3, halving={"bracket_size": 9})
+    doc["seeds"]["tune"] = [0, 1]
+    spec = write_spec(doc)
+    runs = {}
+    for label in ("first", "resumed"):
+        workdir = tmp_path / label
+        if label == "resumed":
+            partial = f"results/{name}/search/bracket_1/proposals.json"
+            result = run_snakemake(workdir, partial, "--cores", "2", "--configfile", str(spec))
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert not (workdir / f"results/{name}/search/bracket_1/rung_0.json").exists()
+        result = run_snakemake(workdir, "--cores", "2", "--configfile", str(spec))
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[label] = search_files(workdir / "results" / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "low budgets mislead" on tiny rungs
+        api = run_search(doc, workdir=tmp_path / "api")
+    assert runs["first"] == runs["resumed"] == search_files(tmp_path / "api" / name)
+    root = tmp_path / "first" / "results" / name
+    best = yaml.safe_load((root / "best_config.yaml").read_text())
+    assert best["trial_id"] == api.best_trial_id and best["config"]["max_steps"] == 90
+    assert sorted(p.name for p in (root / "trials" / best["trial_id"]).glob("seed_*")) == [
+        "seed_0",
+        "seed_1",
+    ]
+    rung = json.loads(runs["first"]["search/bracket_0/rung_0.json"])
+    assert rung["seeds"] == [0] and rung["budget"] == 10
+    for trial in rung["trials"]:
+        assert not (root / "trials" / trial["trial_id"] / "seed_1").exists()
+    assert unlisted_files(root) == []
 
 
 @pytest.mark.slow
