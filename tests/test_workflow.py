@@ -197,6 +197,20 @@ def search_files(root):
     }
 
 
+def run_sweep(workdir, spec, name, resumed=False):
+    """Run the sweep to the end; ``resumed``: first only to bracket 1's proposals (checked
+    to stop there), as a killed sweep would, then again. Returns the sweep's results root."""
+    if resumed:
+        partial = f"results/{name}/search/bracket_1/proposals.json"
+        # a target goes before --configfile, which takes several values
+        result = run_snakemake(workdir, partial, "--cores", "2", "--configfile", str(spec))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert not (workdir / f"results/{name}/search/bracket_1/rung_0.json").exists()
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", str(spec))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir / "results" / name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["hyperband", "bohb", "tpe_hyperband"])
 def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_path, write_spec):
@@ -204,16 +218,7 @@ def test_adaptive_sweep_is_identical_when_rerun_and_when_resumed(method, tmp_pat
     spec = write_spec(adaptive_spec(method, name))
     runs = {}
     for label in ("first", "second", "resumed"):
-        workdir = tmp_path / label
-        if label == "resumed":  # stop after bracket 1's proposals, then resume
-            partial = f"results/{name}/search/bracket_1/proposals.json"
-            # a target goes before --configfile, which takes several values
-            result = run_snakemake(workdir, partial, "--cores", "2", "--configfile", str(spec))
-            assert result.returncode == 0, result.stderr[-3000:]
-            assert not (workdir / f"results/{name}/search/bracket_1/rung_0.json").exists()
-        result = run_snakemake(workdir, "--cores", "2", "--configfile", str(spec))
-        assert result.returncode == 0, result.stderr[-3000:]
-        root = workdir / "results" / name
+        root = run_sweep(tmp_path / label, spec, name, resumed=label == "resumed")
         runs[label] = ((root / "objectives.csv").read_text(), search_files(root))
     assert runs["first"] == runs["second"] == runs["resumed"]
     objectives, files = runs["first"]
@@ -240,17 +245,10 @@ def test_tpe_halving_through_snakemake_writes_what_the_api_writes(tmp_path, writ
     doc["search"].update(iterations=3, halving={"bracket_size": 9})
     doc["seeds"]["tune"] = [0, 1]
     spec = write_spec(doc)
-    runs = {}
-    for label in ("first", "resumed"):
-        workdir = tmp_path / label
-        if label == "resumed":
-            partial = f"results/{name}/search/bracket_1/proposals.json"
-            result = run_snakemake(workdir, partial, "--cores", "2", "--configfile", str(spec))
-            assert result.returncode == 0, result.stderr[-3000:]
-            assert not (workdir / f"results/{name}/search/bracket_1/rung_0.json").exists()
-        result = run_snakemake(workdir, "--cores", "2", "--configfile", str(spec))
-        assert result.returncode == 0, result.stderr[-3000:]
-        runs[label] = search_files(workdir / "results" / name)
+    runs = {
+        label: search_files(run_sweep(tmp_path / label, spec, name, resumed=label == "resumed"))
+        for label in ("first", "resumed")
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "low budgets mislead" on tiny rungs
         api = run_search(doc, workdir=tmp_path / "api")
